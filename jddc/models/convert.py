@@ -315,6 +315,7 @@ class Architecture:
   optional_heads: tuple[str, ...] = ()       # canonical prefixes a checkpoint may have and we may not
   our_extras: tuple[str, ...] = ()           # canonical prefixes we may have and a checkpoint not
   check_config: Optional[Callable[[nnx.Module, Mapping[str, Any]], list[str]]] = None
+  base_prefix: str = ""                      # HF prefix of base-model keys in a model-with-head checkpoint
 
 
 def _check_gpt2(target, hf):
@@ -335,11 +336,11 @@ def _check_resnet(target, hf):
 ARCHITECTURES = {
     "gpt2": Architecture("gpt2", (gpt2_lib.GPT2,), ("gpt2",), ("wte.weight",), _gpt2_key, _gpt2_canonical,
                          transpose_linear=False, optional_heads=("lm_head.",), our_extras=("image_proj.",),
-                         check_config=_check_gpt2),
+                         check_config=_check_gpt2, base_prefix="transformer."),
     "bert": Architecture("bert", (bert_lib.BertClassifier, bert_lib.Bert), ("bert",),
                          ("embeddings.word_embeddings.weight",), _bert_key, _bert_canonical,
                          transpose_linear=True, optional_heads=("cls.", "classifier."),
-                         our_extras=("classifier.",), check_config=_check_bert),
+                         our_extras=("classifier.",), check_config=_check_bert, base_prefix="bert."),
     "resnet": Architecture("resnet", (resnet_lib.ResNet18,), ("resnet",), ("layer1.0.conv1.weight",), resnet_key,
                            _resnet_canonical, transpose_linear=True, optional_heads=("fc.",), our_extras=("fc.",),
                            check_config=_check_resnet),
@@ -483,6 +484,9 @@ def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_conf
       canonical[name] = key
 
   report = ImportReport(source=source, architecture=arch.name, target=_dotted(prefix))
+  heads = arch.optional_heads + arch.our_extras
+  prefixed = bool(arch.base_prefix) and any(k.startswith(arch.base_prefix) for k in state_dict)
+  as_named = lambda name: (arch.base_prefix + name if prefixed and not name.startswith(heads) else name)
   missing, misshaped, updates, used = [], [], [], set()
   for path, var in _variables(target):
     name = arch.our_key(path)
@@ -491,7 +495,7 @@ def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_conf
       if any(name.startswith(p) for p in arch.our_extras):
         report.kept.append(_dotted(prefix + path))
       else:
-        missing.append(f"{name} {_shape(_checkpoint_shape(arch, leaf, var.shape))}")
+        missing.append(f"{as_named(name)} {_shape(_checkpoint_shape(arch, leaf, var.shape))}")
       continue
     key = canonical[name]
     used.add(name)
