@@ -230,3 +230,70 @@ def test_import_places_arrays_on_the_mesh(gpt2_checkpoint):
   report = json.loads(out.stdout.strip().splitlines()[-1])
   assert report == {"wte_spec": ["model", "fsdp"], "devices": 8, "wte_equal": True,
                     "c_fc_spec": ["fsdp", "model"], "same_sharding": True}
+
+
+def _train_chars(release_dir: str) -> list[str]:
+  from jddc.data import release
+  r = release.read_release(release_dir, check_images=False)
+  return sorted({c for s in r.sessions.values() for m in s.messages if m.text for c in m.text.lower()})
+
+
+def test_init_from_in_the_engine(tiny_release, tmp_path, capsys):
+  """The tiny response row with `init_from` a tiny `GPT2LMHeadModel` over the tokenizer's vocab."""
+  torch = pytest.importorskip("torch")
+  from jddc import configuration, train
+  from jddc.data import tokenizers
+  cache = tmp_path / "data_cache"
+  cache.mkdir()
+  os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  vocab_dir, checkpoint = tmp_path / "vocab", tmp_path / "gpt2"
+  vocab_dir.mkdir()
+  entries = tokenizers.write_test_vocab(vocab_dir / "vocab.txt", _train_chars(tiny_release))
+  hf = _hf_gpt2(len(entries), seed=3)
+  hf.save_pretrained(checkpoint)
+
+  config = configuration.load_config("configs/response_text.py:tiny")
+  with config.unlocked():
+    config.data.cache_dir = str(cache)
+    config.data.tokenizer = str(vocab_dir)
+    config.model.init_from = str(checkpoint)
+  task, mesh, run = train.setup(config, str(tmp_path / "run"))
+  ckpt = train._checkpointer(task, config, str(tmp_path / "run"))
+  data = iter(task.train_dataset(0, 1))
+  capsys.readouterr()
+  start, state = train.initial_state(run, ckpt, data)
+  printed = capsys.readouterr().out.strip().splitlines()
+  assert start == 0 and len(printed) == 1
+  assert printed[0] == f"init_from {checkpoint}: imported 28 gpt2 arrays ({sum(p.numel() for p in hf.parameters()):,} values)"
+  np.testing.assert_array_equal(run.model(state).wte.embedding[...], hf.transformer.wte.weight.detach().numpy())
+
+  # The first training step's loss is the HF model's loss on the same batch.
+  batch = next(data)
+  with torch.no_grad():
+    logits = hf(torch.tensor(batch["tokens"], dtype=torch.long)).logits.numpy()
+  total, count = gpt2.lm_loss(jnp.asarray(logits), jnp.asarray(batch["tokens"]), jnp.asarray(batch["loss_mask"]))
+  with jax.set_mesh(mesh):
+    state, metrics = train.make_train_step(task, run)(state, train.to_global(batch, mesh), jnp.int32(1))
+  loss, _ = jax.device_get(metrics["loss"])
+  with capsys.disabled():
+    print(f"first-step loss: ours {float(loss):.6f}, HF {float(total / count):.6f}")
+  assert abs(float(loss) - float(total / count)) <= 1e-4
+  ckpt.save(1, state, data)
+  ckpt.wait()
+
+  # A resumed run restores its checkpoint and never reads init_from again (it is gone now).
+  shutil.rmtree(checkpoint)
+  start, restored = train.initial_state(run, ckpt, iter(task.train_dataset(0, 1)))
+  assert start == 1 and "init_from" not in capsys.readouterr().out
+  for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  ckpt.close()
+
+  # A checkpoint whose vocabulary is not the tokenizer's says which config key to set.
+  hf.save_pretrained(checkpoint)
+  with config.unlocked():
+    config.model.vocab_size = 50
+  _, _, run = train.setup(config, str(tmp_path / "other"))
+  with pytest.raises(convert.CheckpointError, match=f"vocab_size: checkpoint {len(entries)}, model 50 "
+                                                    r"\(set data.tokenizer="):
+    run.load_pretrained(run.abstract(), str(checkpoint))  # fails before any array is read
