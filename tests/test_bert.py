@@ -87,6 +87,20 @@ def test_parity_with_transformers(hf_checkpoint):
   jax.tree.map(np.testing.assert_array_equal, nnx.state(encoder), nnx.state(classifier.bert))
 
 
+def test_bert_model_checkpoint_into_a_classifier(hf_checkpoint, tmp_path):
+  """A `BertModel` folder (keys without `bert.`): the encoder loads, a classifier head keeps its init."""
+  hf, path = hf_checkpoint
+  hf.bert.save_pretrained(tmp_path)
+  encoder = convert.bert_from_pretrained(str(tmp_path))
+  jax.tree.map(np.testing.assert_array_equal, nnx.state(encoder), nnx.state(convert.bert_from_pretrained(path)))
+  target = nnx.eval_shape(lambda: bert.BertClassifier(bert.tiny(vocab_size=VOCAB), LABELS, rngs=nnx.Rngs(0)))
+  report = convert.load_pretrained(target, str(tmp_path))
+  assert sorted(report.kept) == ["classifier.bias", "classifier.kernel"] and report.imported == 39
+  assert report.summary().endswith("kept initial values (not in the checkpoint): classifier")
+  with pytest.raises(convert.CheckpointError, match="classifier"):  # a builder needs every value
+    convert.bert_from_pretrained(str(tmp_path), num_labels=LABELS)
+
+
 def test_masked_mean():
   hidden = jnp.asarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
   mask = jnp.asarray([[1, 1, 0], [0, 0, 0]])

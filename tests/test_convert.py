@@ -174,6 +174,23 @@ def test_resnet_hf_folder_and_torchvision_file(tmp_path):
   np.testing.assert_array_equal(with_fc.fc.kernel[...], torchvision["fc.weight"].numpy().T)
 
 
+def test_resnet_into_the_image_classifier_backbone():
+  """The image_category row's model: the checkpoint fills `backbone`; the heads keep their init."""
+  from jddc.tasks.image_category import ImageClassifier
+  model = nnx.eval_shape(lambda: ImageClassifier(15, (3, 4), rngs=nnx.Rngs(0)))
+  rs = np.random.RandomState(0)
+  arch = convert.ARCHITECTURES["resnet"]
+  draw = lambda path, var: rs.normal(size=convert._checkpoint_shape(arch, path[-1], var.shape)).astype(np.float32)
+  state_dict = {convert.resnet_key(path): draw(path, var)
+                for path, var in nnx.iter_graph(model.backbone) if isinstance(var, nnx.Variable)}
+  state_dict["layer1.0.bn1.num_batches_tracked"] = np.zeros((), np.int64)
+  report = convert.load_state_dict(model, state_dict)
+  assert report.target == "backbone" and report.imported == 100  # 20 convs, 20 BatchNorms x 4
+  assert report.ignored == ["layer1.0.bn1.num_batches_tracked"]
+  assert sorted({k.rsplit(".", 1)[0] for k in report.kept}) == ["fact_heads.0", "fact_heads.1", "head"]
+  np.testing.assert_array_equal(model.backbone.layer4[1].bn2.var[...], state_dict["layer4.1.bn2.running_var"])
+
+
 def test_parameter_counts_equal_the_public_checkpoints():
   """uer/gpt2-chinese-cluecorpussmall and torchvision resnet18, counted on both sides without memory."""
   torch = pytest.importorskip("torch")
@@ -264,7 +281,8 @@ def test_init_from_in_the_engine(tiny_release, tmp_path, capsys):
   start, state = train.initial_state(run, ckpt, data)
   printed = capsys.readouterr().out.strip().splitlines()
   assert start == 0 and len(printed) == 1
-  assert printed[0] == f"init_from {checkpoint}: imported 28 gpt2 arrays ({sum(p.numel() for p in hf.parameters()):,} values)"
+  values = sum(p.numel() for p in hf.parameters())
+  assert printed[0] == f"init_from {checkpoint}: imported 28 gpt2 arrays ({values:,} values)"
   np.testing.assert_array_equal(run.model(state).wte.embedding[...], hf.transformer.wte.weight.detach().numpy())
 
   # The first training step's loss is the HF model's loss on the same batch.

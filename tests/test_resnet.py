@@ -198,7 +198,8 @@ def test_loader_rejects_bad_state_dicts(hf_state):
   with pytest.raises(convert.CheckpointError, match=r"unexpected[^\n]*\n\s+layer5.0.conv1.weight \[1\]"):
     convert.resnet18_from_pretrained({**tv_state, "layer5.0.conv1.weight": np.zeros(1)})
   bad = {**tv_state, "conv1.weight": np.zeros((64, 3, 3, 3), np.float32)}
-  with pytest.raises(convert.CheckpointError, match=r"conv1.weight: checkpoint \[64, 3, 3, 3\], model needs \[64, 3, 7, 7\]"):
+  shapes = r"conv1.weight: checkpoint \[64, 3, 3, 3\], model needs \[64, 3, 7, 7\]"
+  with pytest.raises(convert.CheckpointError, match=shapes):
     convert.resnet18_from_pretrained(bad)
   with pytest.raises(convert.CheckpointError, match=r"fc\.kernel"):  # a head to train: build, then load_pretrained
     convert.resnet18_from_pretrained(tv_state, num_classes=NUM_CLASSES)

@@ -93,9 +93,18 @@ def _read_pytorch(path: str) -> dict[str, np.ndarray]:
   for key, value in state.items():
     if not isinstance(value, torch.Tensor):
       raise CheckpointError(f"{path}: {key!r} is a {type(value).__name__}, not a tensor")
-    value = value.detach().cpu()
-    out[key] = (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+    out[key] = _to_numpy(value)
   return out
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+  """A numpy array, or a CPU torch tensor (bfloat16 widened to float32: numpy has no bfloat16)."""
+  if hasattr(value, "detach"):
+    value = value.detach().cpu()
+    if str(value.dtype) == "torch.bfloat16":
+      value = value.float()
+    return value.numpy()
+  return np.asarray(value)
 
 
 def _checkpoint_file(path: str) -> str:
@@ -464,7 +473,7 @@ def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_conf
       unexpected; the message lists all of them.
   """
   hf_config = hf_config or {}
-  state_dict = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state_dict.items()}
+  state_dict = {k: _to_numpy(v) for k, v in state_dict.items()}
   arch = detect_architecture(state_dict, hf_config)
   prefix, target = _find_target(model, arch)
   if hf_config and arch.check_config is not None:
