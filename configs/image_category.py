@@ -2,6 +2,7 @@
 
     python -m jddc.main --config=configs/image_category.py          # small: 64 px on a CPU
     python -m jddc.main --config=configs/image_category.py:base     # 224 px
+    python -m jddc.main --config=configs/image_category.py:base --config.model.init_from=resnet18-f37072fd.pth
 
 No ImageNet weights are reachable here, so the multimodal rows use this model's frozen
 pooled 512-d features instead of an ImageNet ResNet-18's (BASELINES.md §0). On a generated

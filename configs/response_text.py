@@ -2,6 +2,9 @@
 
     python -m jddc.main --config=configs/response_text.py          # small: a CPU run
     python -m jddc.main --config=configs/response_text.py:tiny     # seconds
+    python -m jddc.main --config=configs/response_text.py:base \
+        --config.model.init_from=/path/to/gpt2-chinese-cluecorpussmall \
+        --config.data.tokenizer=/path/to/gpt2-chinese-cluecorpussmall   # from the public checkpoint
 
 The twin of configs/response_mm.py with the images left out: an image message is its
 `[IMG]` token and nothing else.
