@@ -448,6 +448,21 @@ def _shape(shape: Sequence[int]) -> str:
   return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+def _canonical_names(arch: Architecture, state_dict: Mapping[str, Any], source: str) -> tuple[dict[str, str], list]:
+  """(canonical name -> checkpoint key, checkpoint keys of buffers to skip)."""
+  canonical: dict[str, str] = {}
+  ignored = []
+  for key in state_dict:
+    name = arch.canonical(key)
+    if name is None:
+      ignored.append(key)
+    elif name in canonical:
+      raise CheckpointError(f"{source}: {canonical[name]!r} and {key!r} are the same tensor ({name})")
+    else:
+      canonical[name] = key
+  return canonical, ignored
+
+
 def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_config: Optional[Mapping[str, Any]] = None,
                     source: str = "state dict") -> ImportReport:
   """Overwrites, in place, the variables of `model` that a checkpoint provides.
@@ -481,17 +496,7 @@ def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_conf
     if problems:
       raise CheckpointError(f"{source} does not fit the model ({type(target).__name__}):\n  " + "\n  ".join(problems))
 
-  canonical: dict[str, str] = {}
-  ignored = []
-  for key in state_dict:
-    name = arch.canonical(key)
-    if name is None:
-      ignored.append(key)
-    elif name in canonical:
-      raise CheckpointError(f"{source}: {canonical[name]!r} and {key!r} are the same tensor ({name})")
-    else:
-      canonical[name] = key
-
+  canonical, ignored = _canonical_names(arch, state_dict, source)
   report = ImportReport(source=source, architecture=arch.name, target=_dotted(prefix))
   heads = arch.optional_heads + arch.our_extras
   prefixed = bool(arch.base_prefix) and any(k.startswith(arch.base_prefix) for k in state_dict)
@@ -518,11 +523,10 @@ def load_state_dict(model: nnx.Module, state_dict: Mapping[str, Any], *, hf_conf
   unexpected = [f"{canonical[n]} {_shape(np.shape(state_dict[canonical[n]]))}" for n in sorted(canonical)
                 if n not in used and not any(n.startswith(p) for p in arch.optional_heads)]
   if missing or misshaped or unexpected:
-    sections = [(f"missing from the checkpoint ({len(missing)})", missing),
-                (f"shape mismatch ({len(misshaped)})", misshaped),
-                (f"unexpected in the checkpoint ({len(unexpected)})", unexpected)]
-    body = "\n".join(f"  {title}:\n" + "\n".join(f"    {line}" for line in lines)
-                     for title, lines in sections if lines)
+    sections = {"missing from the checkpoint": missing, "shape mismatch": misshaped,
+                "unexpected in the checkpoint": unexpected}
+    body = "\n".join(f"  {title} ({len(lines)}):\n" + "\n".join(f"    {line}" for line in lines)
+                     for title, lines in sections.items() if lines)
     raise CheckpointError(f"{source} does not fit the model ({type(target).__name__}):\n{body}")
   if arch.name == "gpt2" and "lm_head.weight" in canonical:
     head, wte = np.asarray(state_dict[canonical["lm_head.weight"]]), np.asarray(state_dict[canonical["wte.weight"]])
