@@ -58,10 +58,11 @@ def iter_json_list(path: str, policy: ErrorPolicy) -> Iterator[tuple[int, object
   if not text.startswith("[", pos):
     raise DataError(path, text.count("\n", 0, pos) + 1, "expected a JSON list", "bad_json")
   pos += 1
+  line, counted = 1, 0
   while True:
     while pos < len(text) and text[pos] in " \t\r\n,":
       pos += 1
-    line = text.count("\n", 0, pos) + 1
+    line, counted = line + text.count("\n", counted, pos), pos
     if pos >= len(text):
       raise DataError(path, line, "unterminated JSON list", "bad_json")
     if text[pos] == "]":
