@@ -38,6 +38,9 @@ and this file registers it):
         Give it when examples repeat texts (response examples repeat their contexts).
     description: str
         One line for the TFDS dataset info.
+    relation_names: tuple[str, ...]  (optional)
+        Discourse corpora: the relation name of each `link_relations` id (STAC's and MODDP's
+        16 each); empty means JDDC 2.1's 33 (`jddc.data.schema.RELATION_NAMES`).
 
 Adding a corpus: a module `jddc/data/corpora/<name>.py` defining `READER = common.Reader(...)`
 and one line in `READERS` below; the builder, the `data` option and the tokenizer then work.

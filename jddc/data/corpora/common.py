@@ -39,6 +39,8 @@ class Reader:
     texts: optional (folder, policy) -> the train split's texts for tokenizer training;
       None means `example_texts` over every train example of every kind.
     description: one line for the TFDS dataset info.
+    relation_names: for discourse corpora, the names of the `link_relations` ids (id = position);
+      empty means JDDC 2.1's (`schema.RELATION_NAMES`).
   """
   name: str
   kinds: tuple[str, ...]
@@ -46,6 +48,7 @@ class Reader:
   examples: ExamplesFn
   texts: Optional[Callable[[str, ErrorPolicy], Iterator[str]]] = None
   description: str = ""
+  relation_names: tuple[str, ...] = ()
 
   def check_kind(self, kind: str) -> None:
     if kind not in self.kinds:
