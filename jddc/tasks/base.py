@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import grain
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from flax import nnx
@@ -40,11 +41,23 @@ class Task(abc.ABC):
   #: validation metric used to keep the best checkpoint, and whether higher is better
   metric: str = "loss"
   metric_mode: str = "min"
+  #: the metric whose count is the denominator of `loss` (e.g. target tokens), so gradient
+  #: accumulation weights micro-batches by it and reproduces the whole batch's update; None:
+  #: the loss is a mean over a fixed number of examples and micro-batches weigh the same
+  loss_count_metric: Optional[str] = None
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
     self.workdir = workdir
     self.metric = config.eval.metric or type(self).metric
+
+  @property
+  def compute_dtype(self) -> jnp.dtype:
+    """`config.train.compute_dtype`: the dtype of activations (parameters stay float32)."""
+    name = self.config.train.compute_dtype
+    if name not in ("float32", "bfloat16"):
+      raise ValueError(f"config.train.compute_dtype: expected float32 or bfloat16, got {name!r}")
+    return jnp.dtype(name)
 
   @abc.abstractmethod
   def prepare(self) -> None:

@@ -27,6 +27,7 @@ from jddc.tasks import base
 class ResponseTask(base.Task):
   metric = "bleu"
   metric_mode = "max"
+  loss_count_metric = "token_loss"
   throughput_unit = "tokens"
 
   @property
@@ -56,7 +57,7 @@ class ResponseTask(base.Task):
     return gpt2.GPT2Config(
         vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
         n_layer=m.n_layer, n_head=m.n_head, resid_dropout=m.dropout, embd_dropout=m.dropout,
-        attn_dropout=m.dropout, image_feature_dim=m.image_feature_dim)
+        attn_dropout=m.dropout, image_feature_dim=m.image_feature_dim, dtype=self.compute_dtype)
 
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
     return gpt2.GPT2(self.model_config(), rngs=rngs)
