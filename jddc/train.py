@@ -120,23 +120,22 @@ def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
   """
   accum, count_key = config.train.grad_accum, task.loss_count_metric
 
-  def weighted_loss(params, rest, graph, batch, rng):
-    model = nnx.merge(graph, params, rest)
+  def weighted_loss(model, batch, rng):
     loss, metrics = task.loss(model, batch, rng)
     weight = jnp.float32(1) if count_key is None else jax.lax.stop_gradient(metrics[count_key][1])
     weight = weight.astype(jnp.float32)
-    return loss * weight, (loss, weight, metrics, nnx.split(model, nnx.Param, ...)[2])
+    return loss * weight, (loss, weight, metrics)
 
   def grad_fn(model, batch, rng):
     graph, params, rest = nnx.split(model, nnx.Param, ...)
 
     def one(carry, inputs):
-      params, rest, grad_sum, weight_sum = carry
+      params, rest, grad_sum, weight_sum = carry  # params ride in the carry: scan-level values
       micro, k = inputs
-      grads, (loss, weight, metrics, rest) = jax.grad(weighted_loss, has_aux=True)(
-          params, rest, graph, micro, jax.random.fold_in(rng, k))
+      m = nnx.merge(graph, params, rest)
+      grads, (loss, weight, metrics) = nnx.grad(weighted_loss, has_aux=True)(m, micro, jax.random.fold_in(rng, k))
       grad_sum = jax.tree.map(jnp.add, grad_sum, grads)
-      return (params, rest, grad_sum, weight_sum + weight), (loss * weight, metrics)
+      return (params, nnx.split(m, nnx.Param, ...)[2], grad_sum, weight_sum + weight), (loss * weight, metrics)
 
     zeros = jax.tree.map(jnp.zeros_like, params)
     (_, rest, grad_sum, weight_sum), (weighted, metrics) = jax.lax.scan(
@@ -195,8 +194,23 @@ def setup(config: ml_collections.ConfigDict, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   mesh = sharding.make_mesh(config.mesh.to_dict())
   task = get_task(config.task)(config, workdir)
-  task.prepare()
+  prepare(task)
   return task, mesh, RunState(task, config, mesh)
+
+
+def prepare(task) -> None:
+  """`task.prepare()`, by process 0 first: on a shared filesystem the others then find its
+  shards, tokenizer and features instead of racing to write them; on hosts with disks of
+  their own each builds the same (deterministic) files."""
+  if jax.process_count() == 1:
+    task.prepare()
+    return
+  from jax.experimental import multihost_utils
+  if _is_main():
+    task.prepare()
+  multihost_utils.sync_global_devices("jddc: process 0 prepared the data")
+  if not _is_main():
+    task.prepare()
 
 
 def _checkpointer(task, config: ml_collections.ConfigDict, workdir: str) -> checkpointing.Checkpointer:
