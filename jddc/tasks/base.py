@@ -83,6 +83,14 @@ class Task(abc.ABC):
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""
     raise ValueError(f"{type(self).__name__} has no predict mode; use --mode=eval")
 
+  def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """Shapes and dtypes of a global training batch of `batch_size`, for ahead-of-time
+    compilation (`jddc.aot`). By default from the first batch of the prepared data; tasks
+    that know their shapes from the config override it and need no data."""
+    self.prepare()
+    batch = next(iter(self.train_dataset(0, 1)))
+    return {k: jax.ShapeDtypeStruct((batch_size,) + np.shape(v)[1:], np.asarray(v).dtype) for k, v in batch.items()}
+
   #: what `count_tokens` counts, for the throughput log line
   throughput_unit: str = "examples"
 

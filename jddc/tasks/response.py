@@ -66,6 +66,17 @@ class ResponseTask(base.Task):
     config = self.pipeline_config(process_index=process_index, process_count=process_count)
     return pipeline.response_dataset(self.sources["train"], self.tokenizer, self.release, config, self.feature_table)
 
+  def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """The batch of `pipeline.ResponseFeatures` (no data needed)."""
+    d, b = self.config.data, batch_size
+    out = {"tokens": jax.ShapeDtypeStruct((b, d.max_len), jnp.int32),
+           "loss_mask": jax.ShapeDtypeStruct((b, d.max_len), jnp.int32),
+           "image_positions": jax.ShapeDtypeStruct((b, d.max_images), jnp.int32)}
+    if self.multimodal:
+      out["image_features"] = jax.ShapeDtypeStruct((b, d.max_images, self.config.model.image_feature_dim),
+                                                   jnp.float32)
+    return out
+
   def _image_kwargs(self, batch) -> dict:
     if not self.multimodal:
       return {}
