@@ -57,13 +57,15 @@ class Checkpointer:
 
   def __init__(self, workdir: str, keep: int = 2, best_metric: Optional[str] = None, best_mode: str = "max"):
     self.best_metric = best_metric
+    path = (lambda *parts: os.path.join(*parts)) if "://" in workdir else (
+        lambda *parts: os.path.abspath(os.path.join(*parts)))  # gs://... stays a URL
     self.latest = ocp.CheckpointManager(
-        os.path.abspath(os.path.join(workdir, "checkpoints")),
+        path(workdir, "checkpoints"),
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
     self.best = None
     if best_metric:
       self.best = ocp.CheckpointManager(
-          os.path.abspath(os.path.join(workdir, "best")),
+          path(workdir, "best"),
           options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True, best_mode=best_mode,
                                                best_fn=lambda metrics: metrics[best_metric]))
 

@@ -63,6 +63,12 @@ class Task(abc.ABC):
   def prepare(self) -> None:
     """Builds what the task reads (corpus, shards, tokenizer, features); idempotent."""
 
+  def prepare_inference(self, run_dir: str) -> None:
+    """What `make_model` and `predict` need, from a run folder alone (`jddc.inference`);
+    by default the full `prepare`."""
+    del run_dir
+    self.prepare()
+
   @abc.abstractmethod
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
     """The model, built from `self.config.model` (called under `nnx.eval_shape` and `jax.jit`)."""

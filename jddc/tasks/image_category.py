@@ -85,6 +85,13 @@ class ImageCategoryTask(base.Task):
       self.sources = base.data_sources(self.config, "image_category")
     self.facts = image_facts(self.release) if self.config.model.aux_facts else {}
 
+  def prepare_inference(self, run_dir: str) -> None:
+    """No data: the fact heads exist when the config asks for them (a run on a generated
+    corpus; a run on a release without image facts has none: set `model.aux_facts` False)."""
+    del run_dir
+    self.release = ""
+    self.facts = {"": {}} if self.config.model.aux_facts else {}
+
   def _pipeline_config(self, **kw) -> pipeline.PipelineConfig:
     c = self.config
     kw.setdefault("batch_size", c.train.batch_size)

@@ -18,10 +18,13 @@ import numpy as np
 from flax import nnx
 
 from jddc import decoding, metrics as metrics_lib
-from jddc.data import pipeline
+from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
 
+
+
+RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: a copy of the tokenizer the run trained with
 
 
 class ResponseTask(base.Task):
@@ -43,8 +46,16 @@ class ResponseTask(base.Task):
       self.sources = base.data_sources(self.config, "response")
     with base.stage("tokenizer"):
       self.tokenizer = base.tokenizer(self.config)
+      if jax.process_index() == 0:
+        self.tokenizer.save(os.path.join(self.workdir, RUN_TOKENIZER))  # the run decodes on its own
     with base.stage("image features"):
       self.feature_table = features.feature_table(self.config) if self.multimodal else None
+
+  def prepare_inference(self, run_dir: str) -> None:
+    """The run's own tokenizer; image features come with the inputs (`jddc.inference`)."""
+    self.tokenizer = tokenizers.load_tokenizer(os.path.join(run_dir, RUN_TOKENIZER))
+    self.feature_table = None
+    self.release = ""
 
   def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
     d = self.config.data
