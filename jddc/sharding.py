@@ -104,6 +104,19 @@ def logical_to_spec(names: Sequence[Optional[str]], mesh: Mesh | jax.sharding.Ab
   return PartitionSpec(*spec)
 
 
+def constrain(x: jax.Array, names: Sequence[Optional[str]], rules: Rules = DEFAULT_RULES) -> jax.Array:
+  """An activation laid out by logical names on the mesh of `jax.set_mesh`; unchanged without one.
+
+  Parameters sharded over `fsdp` on their `embed` dimension would otherwise pull the
+  activations' layout their way and GSPMD may replicate the batch (temporaries x5 on a
+  (fsdp 8) mesh, `jddc.aot`): models pin their hidden states to ("batch", "length", None).
+  """
+  mesh = jax.sharding.get_abstract_mesh()
+  if mesh.empty:
+    return x
+  return jax.lax.with_sharding_constraint(x, logical_to_spec(names, mesh, rules, x.shape))
+
+
 def _is_names(x: Any) -> bool:
   return isinstance(x, tuple) and all(n is None or isinstance(n, str) for n in x)
 

@@ -92,6 +92,7 @@ for index in "${!HOST_LIST[@]}"; do
   if [[ $DRY_RUN -eq 1 ]]; then
     run ssh "$host" "$remote"
   else
+    # shellcheck disable=SC2029  # the command is built (and quoted) here, on purpose
     ssh "$host" "$remote" 2>&1 | sed -u "s/^/[$host] /" &
     PIDS+=($!)
   fi

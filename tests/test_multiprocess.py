@@ -96,3 +96,26 @@ def test_two_processes_train_like_one_and_hand_over(data_cache, tmp_path):
   for step in (5, 6):
     assert abs(c[step] - b[step]) <= TOLERANCE * b[step], (step, c[step], b[step])
   assert b[6] < b[1]
+
+
+def test_how_a_process_joins():
+  from jddc import distributed
+  env = {"JDDC_COORDINATOR": "10.0.0.1:1234", "JDDC_NUM_PROCESSES": "4", "JDDC_PROCESS_ID": "3"}
+  assert distributed.resolve(environ=env) == distributed.Cluster("explicit", "10.0.0.1:1234", 4, 3)
+  assert distributed.resolve("h:1", 2, 0, environ=env) == distributed.Cluster("explicit", "h:1", 2, 0)
+  with pytest.raises(ValueError, match="got only coordinator address"):
+    distributed.resolve(environ={"JDDC_COORDINATOR": "h:1"})
+  with pytest.raises(ValueError, match="not in"):
+    distributed.resolve("h:1", 2, 2, environ={})
+  assert distributed.resolve(environ={"JDDC_DISTRIBUTED": "off"}).mode == "single"
+  if not distributed.on_tpu_vm():
+    assert distributed.resolve(environ={}).mode == "single"
+    assert distributed.resolve(environ={"JDDC_DISTRIBUTED": "auto"}).mode == "auto"
+
+
+def test_iterator_state_moves_between_process_counts():
+  from jddc import checkpointing
+  assert checkpointing.rescale_iterator_state({"next_index": 12}, 2, 1) == {"next_index": 24}
+  assert checkpointing.rescale_iterator_state({"next_index": 12}, 2, 4) == {"next_index": 6}
+  with pytest.raises(ValueError, match="resume with 2 processes"):
+    checkpointing.rescale_iterator_state({"workers": []}, 2, 1)
