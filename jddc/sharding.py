@@ -28,6 +28,7 @@ import math
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import jax
+import numpy as np
 from flax import nnx
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
@@ -115,6 +116,14 @@ def constrain(x: jax.Array, names: Sequence[Optional[str]], rules: Rules = DEFAU
   if mesh.empty:
     return x
   return jax.lax.with_sharding_constraint(x, logical_to_spec(names, mesh, rules, x.shape))
+
+
+def fetch(x: jax.Array):
+  """The whole value of a (possibly multi-process) array as numpy, in every process."""
+  if getattr(x, "is_fully_addressable", True):
+    return np.asarray(x)
+  from jax.experimental import multihost_utils
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
 def _is_names(x: Any) -> bool:

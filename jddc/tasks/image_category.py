@@ -17,6 +17,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import sharding
 from jddc.data import pipeline, schema
 from jddc.data.synth import facts as facts_lib
 from jddc.data.synth import generate as synth_generate
@@ -142,7 +143,7 @@ class ImageCategoryTask(base.Task):
     fact_total = np.zeros(len(FACT_NAMES)) if self.facts else None
     rows = []
     for batch in self._dataset(self.sources[split], config):
-      preds = [np.asarray(p) for p in predict(model, jnp.asarray(batch["image"]))]
+      preds = [sharding.fetch(p) for p in predict(model, jnp.asarray(batch["image"]))]
       correct += int((preds[0] == batch["label"]).sum())
       total += len(batch["label"])
       for k in range(len(preds) - 1):

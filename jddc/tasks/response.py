@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jddc import decoding, metrics as metrics_lib
+from jddc import decoding, metrics as metrics_lib, sharding
 from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
@@ -129,7 +129,7 @@ class ResponseTask(base.Task):
         method=d.method, top_k=d.top_k, top_p=d.top_p, temperature=d.temperature,
         rng=jax.random.key(self.config.seed), banned_ids=(self.tokenizer.unk_id,),
         **{k: jnp.asarray(v) for k, v in kwargs.items()})
-    out, lengths = np.asarray(out), np.asarray(lengths)
+    out, lengths = sharding.fetch(out), sharding.fetch(lengths)  # decoded over every process's devices
     return [self.tokenizer.decode(row[:n].tolist()) for row, n in zip(out, lengths)]
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
