@@ -65,6 +65,8 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.train.eval_every = {"tiny": 20, "small": 500, "base": 5000}[size]
   c.train.checkpoint_every = {"tiny": 20, "small": 250, "base": 2000}[size]
   c.train.keep_checkpoints = 2
+  c.train.grad_accum = 1  # micro-batches per step (batch_size is the whole step's batch)
+  c.train.compute_dtype = "float32"  # or "bfloat16": activations; params and optimizer stay float32
 
   c.eval = ml_collections.ConfigDict()
   c.eval.split = "test"  # the final evaluation; model selection always uses "valid"

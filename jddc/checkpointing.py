@@ -9,7 +9,9 @@ shardings, so a checkpoint written under one mesh loads under another.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from typing import Any, Optional
 
 import grain
@@ -22,18 +24,48 @@ def abstract_with_shardings(state: Any, shardings: Any) -> Any:
   return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s), state, shardings)
 
 
+def saved_process_count(data_dir: str) -> Optional[int]:
+  """How many processes wrote the Grain iterator files `process_<i>-of-<n>.json` in `data_dir`."""
+  counts = {int(m.group(1)) for name in (os.listdir(data_dir) if os.path.isdir(data_dir) else ())
+            if (m := re.fullmatch(r"process_\d+-of-(\d+)\.json", name))}
+  if len(counts) > 1:
+    raise ValueError(f"{data_dir}: iterator files of several process counts {sorted(counts)}")
+  return counts.pop() if counts else None
+
+
+def rescale_iterator_state(state: dict, saved_processes: int, processes: int) -> dict:
+  """A process's iterator state written by one of `saved_processes` -> the same point for `processes`.
+
+  Every process of a run takes every P-th example of one stream and has consumed the same
+  number n of them (`jddc.data.pipeline`), so the run has consumed n * P examples in all,
+  which is n * P / P' per process for P' processes. Only the plain pipeline's state
+  (`{"next_index": n}`) can be moved: with Grain workers or packing, resume with the
+  process count that wrote the checkpoint.
+  """
+  if set(state) != {"next_index"}:
+    raise ValueError(f"cannot move a data iterator state {sorted(state)} from {saved_processes} to {processes} "
+                     "processes (only the plain pipeline, without workers or packing); resume with "
+                     f"{saved_processes} processes")
+  consumed = int(state["next_index"]) * saved_processes
+  if consumed % processes:
+    raise ValueError(f"{consumed} examples consumed do not split over {processes} processes")
+  return {"next_index": consumed // processes}
+
+
 class Checkpointer:
   """The run's two checkpoint managers."""
 
   def __init__(self, workdir: str, keep: int = 2, best_metric: Optional[str] = None, best_mode: str = "max"):
     self.best_metric = best_metric
+    path = (lambda *parts: os.path.join(*parts)) if "://" in workdir else (
+        lambda *parts: os.path.abspath(os.path.join(*parts)))  # gs://... stays a URL
     self.latest = ocp.CheckpointManager(
-        os.path.abspath(os.path.join(workdir, "checkpoints")),
+        path(workdir, "checkpoints"),
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
     self.best = None
     if best_metric:
       self.best = ocp.CheckpointManager(
-          os.path.abspath(os.path.join(workdir, "best")),
+          path(workdir, "best"),
           options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True, best_mode=best_mode,
                                                best_fn=lambda metrics: metrics[best_metric]))
 
@@ -48,12 +80,21 @@ class Checkpointer:
 
   def restore(self, abstract_state: Any, data_iterator: Optional[grain.DatasetIterator] = None,
               step: Optional[int] = None) -> tuple[int, Any]:
-    """Restores (step, state) into `abstract_state`'s shardings; the iterator in place."""
+    """Restores (step, state) into `abstract_state`'s shardings; the iterator in place.
+
+    A checkpoint written by a different number of processes restores too: the state
+    through Orbax onto the current mesh, the iterator by `rescale_iterator_state`.
+    """
     step = self.latest.latest_step() if step is None else step
     items = {"state": ocp.args.StandardRestore(abstract_state)}
-    if data_iterator is not None:
+    data_dir = os.path.join(str(self.latest.directory), str(step), "data")
+    saved = saved_process_count(data_dir)
+    if data_iterator is not None and saved in (None, jax.process_count()):
       items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     restored = self.latest.restore(step, args=ocp.args.Composite(**items))
+    if data_iterator is not None and "data" not in items:
+      with open(os.path.join(data_dir, f"process_0-of-{saved}.json"), encoding="utf-8") as f:
+        data_iterator.set_state(rescale_iterator_state(json.load(f), saved, jax.process_count()))
     return step, restored.state
 
   def save_best(self, step: int, model_state: Any, metrics: dict[str, float]) -> None:

@@ -56,14 +56,20 @@ def feature_table(config: ml_collections.ConfigDict, batch_size: int = 128) -> t
   root = base.release_dir(config)
   workdir = extractor_workdir(config)
   ext = extractor_config(config)
+  cache = os.path.join(config.data.cache_dir, "features",
+                       f"{os.path.basename(os.path.normpath(root))}-{tfds_builder.release_fingerprint(root)}-"
+                       f"{os.path.basename(os.path.normpath(workdir))}.npz")
+  if jax.process_count() > 1 and not os.path.isfile(cache):
+    # Training or running the extractor is a computation over every process's devices,
+    # but processes prepare their data one after another (`jddc.train.setup`).
+    raise RuntimeError(f"multi-process runs read cached image features, and {cache} is missing: prepare them "
+                       "with one process first (python -m jddc.main --config=... --mode=prepare), on every "
+                       "host that does not share this filesystem")
   if not os.path.isdir(os.path.join(workdir, "best")):
     if config.features.checkpoint:
       raise FileNotFoundError(f"config.features.checkpoint: no best checkpoint under {workdir}/best")
     logging.info("training the image feature extractor in %s", workdir)
     train.train_and_evaluate(ext, workdir)
-  cache = os.path.join(config.data.cache_dir, "features",
-                       f"{os.path.basename(os.path.normpath(root))}-{tfds_builder.release_fingerprint(root)}-"
-                       f"{os.path.basename(os.path.normpath(workdir))}.npz")
   if os.path.isfile(cache) and os.path.getmtime(cache) >= os.path.getmtime(os.path.join(workdir, "best")):
     data = np.load(cache)
     names = [str(n) for n in data["names"]]

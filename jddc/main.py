@@ -5,6 +5,11 @@
     python -m jddc.main --config=configs/response_mm.py --mode=eval      # best checkpoint on the test split
     python -m jddc.main --config=configs/response_mm.py --mode=predict --inputs=dialogues.jsonl
 
+Multi-process (several hosts, or several GPUs with one process each): run the same command
+in every process with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`
+(or JDDC_COORDINATOR / JDDC_NUM_PROCESSES / JDDC_PROCESS_ID); on a TPU VM nothing is needed
+(`jddc.distributed`). Process 0 prints, logs and writes results.
+
 The config is validated against its schema (configs/common.py) before anything is built.
 The default workdir is `runs/<config name>_<size>_seed<seed>`; rerunning the same command
 resumes from its latest checkpoint.
@@ -19,15 +24,20 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jddc import configuration  # puts the repository root on sys.path for `configs.*`
+from jddc import configuration, distributed  # configuration puts the repository root on sys.path for `configs.*`
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",
                                 lock_config=True)
 flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config>_<size>_seed<seed>).")
-flags.DEFINE_enum("mode", "train", ["train", "eval", "predict"], "What to do.")
+flags.DEFINE_enum("mode", "train", ["train", "eval", "predict", "prepare"],
+                  "What to do (prepare: build the data, tokenizer and image features, then stop).")
 flags.DEFINE_string("split", None, "Split for --mode=eval (default: config.eval.split).")
 flags.DEFINE_string("inputs", None, "JSON lines of examples for --mode=predict.")
+flags.DEFINE_string("coordinator_address", None,
+                    "Multi-process runs: HOST:PORT of process 0 (or env JDDC_COORDINATOR); TPU VMs need none.")
+flags.DEFINE_integer("num_processes", None, "Multi-process runs: how many (or env JDDC_NUM_PROCESSES).")
+flags.DEFINE_integer("process_id", None, "Multi-process runs: this process's index (or env JDDC_PROCESS_ID).")
 flags.mark_flags_as_required(["config"])
 
 
@@ -56,9 +66,24 @@ def main(argv):
   except (configuration.ConfigError, ValueError) as e:
     raise app.UsageError(str(e)) from e
   workdir = FLAGS.workdir or default_workdir(FLAGS["config"].config_filename, config)
-  print(f"workdir {workdir}", flush=True)
+  try:
+    cluster = distributed.resolve(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from e
+  distributed.initialize(cluster)  # before anything touches a JAX backend
+  import jax
+
   from jddc import train  # heavy imports after validation
 
+  if jax.process_index() == 0:
+    print(f"workdir {workdir}", flush=True)
+  if cluster.mode != "single":
+    train.log("process %d of %d (%s), %d devices in all", jax.process_index(), jax.process_count(),
+              cluster.mode, jax.device_count())
+
+  if FLAGS.mode == "prepare":
+    train.setup(config, workdir)
+    return
   if FLAGS.mode == "train":
     results = train.train_and_evaluate(config, workdir)
   elif FLAGS.mode == "eval":
@@ -70,7 +95,10 @@ def main(argv):
       examples = [json.loads(line) for line in f if line.strip()]
     task, model = train.load_model(config, workdir)
     for row in task.predict(model, examples):
-      sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+      if jax.process_index() == 0:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return
+  if jax.process_index() != 0:
     return
   print(f"\nResults ({config.eval.split} split, best validation checkpoint) -> {workdir}/results.json")
   print(format_results(results))

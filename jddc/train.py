@@ -84,15 +84,87 @@ def to_global(batch: dict[str, np.ndarray], mesh: jax.sharding.Mesh) -> dict[str
   return {k: jax.make_array_from_process_local_data(s, np.asarray(v)) for k, v in batch.items()}
 
 
+def micro_batches(batch: dict[str, jax.Array], accum: int, mesh: jax.sharding.Mesh) -> dict[str, jax.Array]:
+  """[B, ...] -> [accum, B / accum, ...]; micro-batch k holds rows k, k + accum, k + 2 accum, ...
+
+  Interleaving (not contiguous blocks) keeps every device's rows on that device: a device
+  holding a contiguous block of B / D rows holds B / (D accum) rows of each micro-batch.
+  """
+  spec = P(None, dict(sharding.DEFAULT_RULES)["batch"])
+
+  def split(x):
+    x = x.reshape(x.shape[0] // accum, accum, *x.shape[1:]).swapaxes(0, 1)
+    return jax.lax.with_sharding_constraint(x, NamedSharding(mesh, spec))
+  return jax.tree.map(split, batch)
+
+
+def check_batch(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> None:
+  """The global batch splits into `grad_accum` micro-batches that each split over the batch axes."""
+  batch, accum = config.train.batch_size, config.train.grad_accum
+  shards = math.prod(mesh.shape[a] for a in dict(sharding.DEFAULT_RULES)["batch"])
+  if accum < 1 or batch % accum:
+    raise ValueError(f"config.train.batch_size {batch} is not a multiple of config.train.grad_accum {accum}")
+  if (batch // accum) % shards:
+    raise ValueError(f"micro-batch {batch // accum} (batch_size / grad_accum) is not a multiple of the "
+                     f"{shards} devices on the mesh's batch axes")
+  if batch % jax.process_count():
+    raise ValueError(f"config.train.batch_size {batch} is not a multiple of {jax.process_count()} processes")
+
+
+def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh):
+  """(model, batch, rng) -> (grads, loss, metrics) of a global batch, over `grad_accum` micro-batches.
+
+  The large batch's loss is S / C (summed loss over C targets, C independent of the
+  parameters; `task.loss_count_metric` names the metric that holds C). Its gradient is
+  grad(S) / C = sum_k grad(S_k / C_k) C_k / C over micro-batches k, so each micro-batch's
+  mean-loss gradient is weighted by its own count C_k and the sum divided by C at the end:
+  the same update as the whole batch, to float tolerance, however unevenly the targets fall
+  (averaging micro-batch gradients with equal weights would not be). Tasks without a count
+  metric weigh micro-batches equally: exact for a mean over a fixed number of examples.
+  Dropout keys are folded per micro-batch; BatchNorm statistics are those of each
+  micro-batch (the one place where accumulation differs from the large batch).
+  Metrics come back as (sum, count) over the whole batch; `loss` as (weighted mean, 1).
+  """
+  accum, count_key = config.train.grad_accum, task.loss_count_metric
+
+  def weighted_loss(model, batch, rng):
+    loss, metrics = task.loss(model, batch, rng)
+    weight = jnp.float32(1) if count_key is None else jax.lax.stop_gradient(metrics[count_key][1])
+    weight = weight.astype(jnp.float32)
+    return loss * weight, (loss, weight, metrics)
+
+  def grad_fn(model, batch, rng):
+    graph, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def one(carry, inputs):
+      params, rest, grad_sum, weight_sum = carry  # params ride in the carry: scan-level values
+      micro, k = inputs
+      m = nnx.merge(graph, params, rest)
+      grads, (loss, weight, metrics) = nnx.grad(weighted_loss, has_aux=True)(m, micro, jax.random.fold_in(rng, k))
+      grad_sum = jax.tree.map(jnp.add, grad_sum, grads)
+      return (params, nnx.split(m, nnx.Param, ...)[2], grad_sum, weight_sum + weight), (loss * weight, metrics)
+
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    (_, rest, grad_sum, weight_sum), (weighted, metrics) = jax.lax.scan(
+        one, (params, rest, zeros, jnp.float32(0)), (micro_batches(batch, accum, mesh), jnp.arange(accum)))
+    nnx.update(model, rest)
+    weight_sum = jnp.maximum(weight_sum, 1e-9)
+    grads = jax.tree.map(lambda g: g / weight_sum, grad_sum)
+    metrics = jax.tree.map(lambda x: x.sum(0), metrics)
+    return grads, weighted.sum() / weight_sum, metrics
+
+  return grad_fn
+
+
 def make_train_step(task, run: RunState):
   graphdef = run.graphdef
-
+  check_batch(run.config, run.mesh)
+  grad_fn = make_grad_fn(task, run.config, run.mesh)
   base_key = jax.random.key(run.config.seed)
 
   def train_step(state, batch, step):
     model, optimizer = nnx.merge(graphdef, state)
-    rng = jax.random.fold_in(base_key, step)
-    (loss, metrics), grads = nnx.value_and_grad(task.loss, has_aux=True)(model, batch, rng)
+    grads, loss, metrics = grad_fn(model, batch, jax.random.fold_in(base_key, step))
     optimizer.update(model, grads)
     metrics = dict(metrics)
     metrics["loss"] = (loss, jnp.float32(1))
@@ -129,8 +201,23 @@ def setup(config: ml_collections.ConfigDict, workdir: str):
   os.makedirs(workdir, exist_ok=True)
   mesh = sharding.make_mesh(config.mesh.to_dict())
   task = get_task(config.task)(config, workdir)
-  task.prepare()
+  prepare(task)
   return task, mesh, RunState(task, config, mesh)
+
+
+def prepare(task) -> None:
+  """`task.prepare()`, by process 0 first: on a shared filesystem the others then find its
+  shards, tokenizer and features instead of racing to write them; on hosts with disks of
+  their own each builds the same (deterministic) files."""
+  if jax.process_count() == 1:
+    task.prepare()
+    return
+  from jax.experimental import multihost_utils
+  if _is_main():
+    task.prepare()
+  multihost_utils.sync_global_devices("jddc: process 0 prepared the data")
+  if not _is_main():
+    task.prepare()
 
 
 def _checkpointer(task, config: ml_collections.ConfigDict, workdir: str) -> checkpointing.Checkpointer:

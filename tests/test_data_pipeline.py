@@ -123,7 +123,7 @@ def test_per_process_slices_are_disjoint_and_complete(response_sources, tiny_tok
   n = len(response_sources["valid"])
   seen = []
   for index in range(2):
-    config = _config(process_index=index, process_count=2, shuffle=False, num_epochs=1, batch_size=1,
+    config = _config(process_index=index, process_count=2, shuffle=False, num_epochs=1, batch_size=2,
                      drop_remainder=False, image_size=0)
     rows = [tuple(b["tokens"][0]) for b in pipeline.response_dataset(response_sources["valid"], tiny_tokenizer,
                                                                      tiny_release, config)]

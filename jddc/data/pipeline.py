@@ -1,7 +1,12 @@
 """Grain input pipelines: examples -> tokens, pixels and masks -> batches, per process.
 
-    source (TFDS data source) -> this process's slice -> shuffle -> repeat -> map(features)
-    -> [worker processes run the map] -> [pack] -> batch
+    source (TFDS data source) -> shuffle -> repeat -> this process's slice -> map(features)
+    -> [worker processes run the map] -> [pack] -> batch (batch_size / process_count rows)
+
+`batch_size` is the global batch. Process p of P takes every P-th example of the one
+shuffled stream, starting at p, and batches batch_size / P of them, so global batch t is
+always stream examples [t * batch_size, (t + 1) * batch_size) whatever P is (rows in
+another order): a run on two hosts sees the same batches as a run on one.
 
 The iterator's state (`get_state`/`set_state`) round-trips through an Orbax checkpoint
 with `grain.checkpoint.CheckpointSave` / `CheckpointRestore`.
@@ -159,13 +164,15 @@ def _pad(array: np.ndarray, length: int, value: int = 0) -> np.ndarray:
 
 def make_dataset(source: Any, transform: Callable | grain.transforms.Map, config: PipelineConfig) -> grain.IterDataset:
   """The pipeline of the module docstring over a random-access `source`."""
+  if config.batch_size % config.process_count:
+    raise ValueError(f"batch size {config.batch_size} is not a multiple of {config.process_count} processes")
   ds = grain.MapDataset.source(source)
-  if config.process_count > 1:
-    ds = ds[config.process_index::config.process_count]
   if config.shuffle:
     ds = ds.shuffle(seed=config.seed)
   if config.num_epochs != 1:
     ds = ds.repeat(config.num_epochs)
+  if config.process_count > 1:
+    ds = ds[config.process_index::config.process_count]
   ds = ds.map(transform)
   it = ds.to_iter_dataset()
   if config.worker_count > 0:
@@ -175,8 +182,8 @@ def make_dataset(source: Any, transform: Callable | grain.transforms.Map, config
   if config.pack:
     it = grain.experimental.FirstFitPackIterDataset(
         it, length_struct={"tokens": config.max_len, "loss_mask": config.max_len},
-        num_packing_bins=config.batch_size, seed=config.seed)
-  return it.batch(config.batch_size, drop_remainder=config.drop_remainder)
+        num_packing_bins=config.batch_size // config.process_count, seed=config.seed)
+  return it.batch(config.batch_size // config.process_count, drop_remainder=config.drop_remainder)
 
 
 def response_dataset(source: Any, tokenizer: Tokenizer, release_dir: str, config: PipelineConfig,

@@ -31,7 +31,10 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import sharding
 from jddc.models import layers
+
+ACTIVATION_AXES = ("batch", "length", None)  # hidden states [B, L, d]: split the batch, never d
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,8 +249,10 @@ class GPT2(nnx.Module):
     x = self.drop(x + self.wpe(positions), deterministic=deterministic, rngs=rngs)
     new_kvs = []
     for i, block in enumerate(self.h):
+      x = sharding.constrain(x, ACTIVATION_AXES)
       x, kv = block(x, mask, None if kvs is None else kvs[i], index, deterministic=deterministic, rngs=rngs)
       new_kvs.append(kv)
+    x = sharding.constrain(x, ACTIVATION_AXES)
     return self.wte.attend(self.ln_f(x)), new_kvs
 
   def _embed_images(self, x, image_features, image_positions):

@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import grain
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from flax import nnx
@@ -43,15 +44,33 @@ class Task(abc.ABC):
   #: validation metric used to keep the best checkpoint, and whether higher is better
   metric: str = "loss"
   metric_mode: str = "min"
+  #: the metric whose count is the denominator of `loss` (e.g. target tokens), so gradient
+  #: accumulation weights micro-batches by it and reproduces the whole batch's update; None:
+  #: the loss is a mean over a fixed number of examples and micro-batches weigh the same
+  loss_count_metric: Optional[str] = None
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
     self.workdir = workdir
     self.metric = config.eval.metric or type(self).metric
 
+  @property
+  def compute_dtype(self) -> jnp.dtype:
+    """`config.train.compute_dtype`: the dtype of activations (parameters stay float32)."""
+    name = self.config.train.compute_dtype
+    if name not in ("float32", "bfloat16"):
+      raise ValueError(f"config.train.compute_dtype: expected float32 or bfloat16, got {name!r}")
+    return jnp.dtype(name)
+
   @abc.abstractmethod
   def prepare(self) -> None:
     """Builds what the task reads (corpus, shards, tokenizer, features); idempotent."""
+
+  def prepare_inference(self, run_dir: str) -> None:
+    """What `make_model` and `predict` need, from a run folder alone (`jddc.inference`);
+    by default the full `prepare`."""
+    del run_dir
+    self.prepare()
 
   @abc.abstractmethod
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
@@ -72,6 +91,14 @@ class Task(abc.ABC):
   def predict(self, model: nnx.Module, examples: list[dict]) -> list[dict]:
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""
     raise ValueError(f"{type(self).__name__} has no predict mode; use --mode=eval")
+
+  def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """Shapes and dtypes of a global training batch of `batch_size`, for ahead-of-time
+    compilation (`jddc.aot`). By default from the first batch of the prepared data; tasks
+    that know their shapes from the config override it and need no data."""
+    self.prepare()
+    batch = next(iter(self.train_dataset(0, 1)))
+    return {k: jax.ShapeDtypeStruct((batch_size,) + np.shape(v)[1:], np.asarray(v).dtype) for k, v in batch.items()}
 
   #: what `count_tokens` counts, for the throughput log line
   throughput_unit: str = "examples"

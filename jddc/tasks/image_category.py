@@ -17,6 +17,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import sharding
 from jddc.data import pipeline, schema
 from jddc.data.synth import facts as facts_lib
 from jddc.data.synth import generate as synth_generate
@@ -45,18 +46,19 @@ def image_facts(release_dir: str) -> dict[str, dict[str, str]]:
 class ImageClassifier(nnx.Module):
   """ResNet-18 with a category head and, optionally, one head per latent fact."""
 
-  def __init__(self, num_classes: int, fact_sizes: tuple[int, ...], *, rngs: nnx.Rngs):
-    self.backbone = ResNet18(num_classes=0, rngs=rngs)
-    self.head = nnx.Linear(512, num_classes, rngs=rngs)
-    self.fact_heads = nnx.List([nnx.Linear(512, n, rngs=rngs) for n in fact_sizes])
+  def __init__(self, num_classes: int, fact_sizes: tuple[int, ...], *, rngs: nnx.Rngs, dtype=None):
+    self.backbone = ResNet18(num_classes=0, dtype=dtype, rngs=rngs)
+    self.head = nnx.Linear(512, num_classes, dtype=dtype, rngs=rngs)
+    self.fact_heads = nnx.List([nnx.Linear(512, n, dtype=dtype, rngs=rngs) for n in fact_sizes])
 
   def features(self, images: jax.Array, train: bool = False) -> jax.Array:
     """uint8[B, S, S, 3] -> float32[B, 512] pooled features."""
     return self.backbone.features(preprocess(images), train=train)
 
   def __call__(self, images: jax.Array, train: bool = False) -> tuple[jax.Array, list[jax.Array]]:
+    """uint8[B, S, S, 3] -> float32 logits [B, classes] and one float32[B, values] per fact head."""
     h = self.features(images, train)
-    return self.head(h), [head(h) for head in self.fact_heads]
+    return self.head(h).astype(jnp.float32), [head(h).astype(jnp.float32) for head in self.fact_heads]
 
 
 class ImageAndFacts(grain.transforms.Map):
@@ -84,6 +86,13 @@ class ImageCategoryTask(base.Task):
       self.sources = base.data_sources(self.config, "image_category")
     self.facts = image_facts(self.release) if self.config.model.aux_facts else {}
 
+  def prepare_inference(self, run_dir: str) -> None:
+    """No data: the fact heads exist when the config asks for them (a run on a generated
+    corpus; a run on a release without image facts has none: set `model.aux_facts` False)."""
+    del run_dir
+    self.release = ""
+    self.facts = {"": {}} if self.config.model.aux_facts else {}
+
   def _pipeline_config(self, **kw) -> pipeline.PipelineConfig:
     c = self.config
     kw.setdefault("batch_size", c.train.batch_size)
@@ -95,7 +104,7 @@ class ImageCategoryTask(base.Task):
 
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
     sizes = tuple(len(FACT_VALUES[n]) for n in FACT_NAMES) if self.facts else ()
-    return ImageClassifier(len(schema.IMAGE_CATEGORY_NAMES), sizes, rngs=rngs)
+    return ImageClassifier(len(schema.IMAGE_CATEGORY_NAMES), sizes, rngs=rngs, dtype=self.compute_dtype)
 
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     return self._dataset(self.sources["train"], self._pipeline_config(process_index=process_index,
@@ -134,7 +143,7 @@ class ImageCategoryTask(base.Task):
     fact_total = np.zeros(len(FACT_NAMES)) if self.facts else None
     rows = []
     for batch in self._dataset(self.sources[split], config):
-      preds = [np.asarray(p) for p in predict(model, jnp.asarray(batch["image"]))]
+      preds = [sharding.fetch(p) for p in predict(model, jnp.asarray(batch["image"]))]
       correct += int((preds[0] == batch["label"]).sum())
       total += len(batch["label"])
       for k in range(len(preds) - 1):

@@ -17,16 +17,20 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jddc import decoding, metrics as metrics_lib
-from jddc.data import pipeline
+from jddc import decoding, metrics as metrics_lib, sharding
+from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
 
 
 
+RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: a copy of the tokenizer the run trained with
+
+
 class ResponseTask(base.Task):
   metric = "bleu"
   metric_mode = "max"
+  loss_count_metric = "token_loss"
   throughput_unit = "tokens"
 
   @property
@@ -42,8 +46,16 @@ class ResponseTask(base.Task):
       self.sources = base.data_sources(self.config, "response")
     with base.stage("tokenizer"):
       self.tokenizer = base.tokenizer(self.config)
+      if jax.process_index() == 0:
+        self.tokenizer.save(os.path.join(self.workdir, RUN_TOKENIZER))  # the run decodes on its own
     with base.stage("image features"):
       self.feature_table = features.feature_table(self.config) if self.multimodal else None
+
+  def prepare_inference(self, run_dir: str) -> None:
+    """The run's own tokenizer; image features come with the inputs (`jddc.inference`)."""
+    self.tokenizer = tokenizers.load_tokenizer(os.path.join(run_dir, RUN_TOKENIZER))
+    self.feature_table = None
+    self.release = ""
 
   def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
     d = self.config.data
@@ -56,7 +68,7 @@ class ResponseTask(base.Task):
     return gpt2.GPT2Config(
         vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
         n_layer=m.n_layer, n_head=m.n_head, resid_dropout=m.dropout, embd_dropout=m.dropout,
-        attn_dropout=m.dropout, image_feature_dim=m.image_feature_dim)
+        attn_dropout=m.dropout, image_feature_dim=m.image_feature_dim, dtype=self.compute_dtype)
 
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
     return gpt2.GPT2(self.model_config(), rngs=rngs)
@@ -64,6 +76,17 @@ class ResponseTask(base.Task):
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.pipeline_config(process_index=process_index, process_count=process_count)
     return pipeline.response_dataset(self.sources["train"], self.tokenizer, self.release, config, self.feature_table)
+
+  def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
+    """The batch of `pipeline.ResponseFeatures` (no data needed)."""
+    d, b = self.config.data, batch_size
+    out = {"tokens": jax.ShapeDtypeStruct((b, d.max_len), jnp.int32),
+           "loss_mask": jax.ShapeDtypeStruct((b, d.max_len), jnp.int32),
+           "image_positions": jax.ShapeDtypeStruct((b, d.max_images), jnp.int32)}
+    if self.multimodal:
+      out["image_features"] = jax.ShapeDtypeStruct((b, d.max_images, self.config.model.image_feature_dim),
+                                                   jnp.float32)
+    return out
 
   def _image_kwargs(self, batch) -> dict:
     if not self.multimodal:
@@ -106,7 +129,7 @@ class ResponseTask(base.Task):
         method=d.method, top_k=d.top_k, top_p=d.top_p, temperature=d.temperature,
         rng=jax.random.key(self.config.seed), banned_ids=(self.tokenizer.unk_id,),
         **{k: jnp.asarray(v) for k, v in kwargs.items()})
-    out, lengths = np.asarray(out), np.asarray(lengths)
+    out, lengths = sharding.fetch(out), sharding.fetch(lengths)  # decoded over every process's devices
     return [self.tokenizer.decode(row[:n].tolist()) for row, n in zip(out, lengths)]
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:

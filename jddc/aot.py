@@ -1,0 +1,156 @@
+"""Ahead-of-time check: does a config's train step fit a mesh? Compiled, never run.
+
+    python -m jddc.aot --config=configs/response_mm.py --mesh=data:4,model:2   # base size by default
+    python -m jddc.aot --config=configs/response_mm.py:base --mesh=fsdp:8 --batch_size=128
+
+Builds the run's state abstractly (`nnx.eval_shape`: nothing allocated), places it on a
+mesh of fake CPU devices (`--xla_force_host_platform_device_count`, set before JAX starts),
+lowers and compiles the real train step (`jax.jit(...).lower(...).compile()`) and prints,
+per device: the parameter and optimizer-state bytes of their shardings, and the compiled
+executable's own memory analysis (arguments, outputs, temporaries = activations and
+workspace, and the peak these add up to). Nothing is trained and no data is read (for
+tasks that know their batch shapes from the config). CPU figures: XLA's TPU and GPU
+compilers fuse and rematerialise differently, so treat temporaries as an estimate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+
+from absl import app, flags
+
+from jddc import configuration
+
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  flags.DEFINE_string("config", None, "A config file and size, e.g. configs/response_mm.py:base (default size: base).")
+  flags.DEFINE_string("mesh", "data:1", "Mesh axes and sizes, e.g. data:4,model:2 or fsdp:8.")
+  flags.DEFINE_integer("batch_size", None, "Global batch (default: config.train.batch_size).")
+  flags.DEFINE_integer("grad_accum", None, "Micro-batches per step (default: config.train.grad_accum).")
+  flags.DEFINE_string("compute_dtype", None, "float32 or bfloat16 (default: config.train.compute_dtype).")
+  flags.mark_flags_as_required(["config"])
+
+
+def parse_mesh(spec: str) -> dict[str, int]:
+  """"data:4,model:2" -> {"data": 4, "model": 2}."""
+  axes = {}
+  for part in filter(None, (p.strip() for p in spec.split(","))):
+    name, sep, size = part.partition(":")
+    if not sep or not size.isdigit() or int(size) < 1:
+      raise ValueError(f"--mesh: expected NAME:SIZE[,NAME:SIZE...], got {spec!r}")
+    axes[name] = int(size)
+  if not axes:
+    raise ValueError("--mesh is empty")
+  return axes
+
+
+def _shard_bytes(leaf) -> int:
+  shape = leaf.sharding.shard_shape(leaf.shape) if leaf.sharding is not None else leaf.shape
+  return math.prod(shape) * leaf.dtype.itemsize
+
+
+def analyse(config, axes: dict[str, int]) -> dict:
+  """Compiles `config`'s train step on a mesh of `axes` over the available devices; figures in bytes."""
+  import jax
+  from flax import nnx
+
+  from jddc import sharding, train
+  from jddc.tasks import get_task
+
+  mesh = sharding.make_mesh(axes, jax.devices()[:math.prod(axes.values())])
+  task = get_task(config.task)(config, tempfile.mkdtemp(prefix="jddc_aot_"))
+  batch = task.abstract_batch(config.train.batch_size)
+  run = train.RunState(task, config, mesh)
+  abstract = run.abstract()
+  batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=train.batch_sharding(mesh)) for k, v in batch.items()}
+  step = train.make_train_step(task, run)
+  with jax.set_mesh(mesh):
+    compiled = step.lower(abstract, batch, jax.ShapeDtypeStruct((), jax.numpy.int32)).compile()
+  model_state, optimizer_state = abstract[0], abstract[1]
+  params = jax.tree.leaves(nnx.state(model_state, nnx.Param))
+  opt = jax.tree.leaves(optimizer_state)
+  memory = compiled.memory_analysis()
+  figures = {
+      "config_task": config.task, "size": config.size, "mesh": dict(mesh.shape), "devices": mesh.size,
+      "batch_size": config.train.batch_size, "grad_accum": config.train.grad_accum,
+      "compute_dtype": config.train.compute_dtype,
+      "parameters": sum(math.prod(p.shape) for p in params),
+      "param_bytes_total": sum(math.prod(p.shape) * p.dtype.itemsize for p in params),
+      "param_bytes_per_device": sum(_shard_bytes(p) for p in params),
+      "optimizer_bytes_per_device": sum(_shard_bytes(p) for p in opt),
+      "batch_bytes_per_device": sum(_shard_bytes(b) for b in batch.values()),
+  }
+  if memory is not None:
+    figures.update({
+        "argument_bytes": int(memory.argument_size_in_bytes),
+        "output_bytes": int(memory.output_size_in_bytes),
+        "alias_bytes": int(memory.alias_size_in_bytes),
+        "temp_bytes": int(memory.temp_size_in_bytes),
+        "code_bytes": int(memory.generated_code_size_in_bytes),
+    })
+    figures["peak_bytes_estimate"] = (figures["argument_bytes"] + figures["output_bytes"] - figures["alias_bytes"]
+                                      + figures["temp_bytes"])
+  return figures
+
+
+def report(f: dict) -> str:
+  mib = lambda n: f"{n / 2**20:10.1f} MiB"
+  lines = [f"{f['config_task']} {f['size']}: {f['parameters']:,} parameters ({mib(f['param_bytes_total']).strip()}), "
+           f"global batch {f['batch_size']} in {f['grad_accum']} micro-batch(es), compute {f['compute_dtype']}",
+           f"mesh {f['mesh']} ({f['devices']} devices); per device:",
+           f"  parameters            {mib(f['param_bytes_per_device'])}",
+           f"  optimizer state       {mib(f['optimizer_bytes_per_device'])}",
+           f"  batch                 {mib(f['batch_bytes_per_device'])}"]
+  if "temp_bytes" in f:
+    lines += [f"  compiled: arguments   {mib(f['argument_bytes'])}",
+              f"            outputs     {mib(f['output_bytes'])} ({mib(f['alias_bytes']).strip()} donated in place)",
+              f"            temporaries {mib(f['temp_bytes'])} (activations, gradients, workspace)",
+              f"            peak (est.) {mib(f['peak_bytes_estimate'])}"]
+  return "\n".join(lines)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if "jax" in sys.modules:
+    raise RuntimeError("jddc.aot must set the fake device count before JAX is imported")
+  from configs import common
+
+  try:
+    axes = parse_mesh(FLAGS.mesh)
+  except ValueError as e:
+    raise app.UsageError(str(e)) from e
+  os.environ["JAX_PLATFORMS"] = "cpu"
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                             f" --xla_force_host_platform_device_count={math.prod(axes.values())}").strip()
+  spec = FLAGS.config if ":" in FLAGS.config else FLAGS.config + ":base"
+  config = configuration.load_config(spec)
+  with config.unlocked():
+    unknown = set(axes) - set(config.mesh.keys())
+    if unknown:
+      raise app.UsageError(f"--mesh: unknown axes {sorted(unknown)}; the mesh has {list(config.mesh.keys())}")
+    for name in config.mesh.keys():
+      config.mesh[name] = axes.get(name, 1)
+    if FLAGS.batch_size:
+      config.train.batch_size = FLAGS.batch_size
+    if FLAGS.grad_accum:
+      config.train.grad_accum = FLAGS.grad_accum
+    if FLAGS.compute_dtype:
+      config.train.compute_dtype = FLAGS.compute_dtype
+    if config.get("model", {}).get("vocab_size", None) == 0:
+      config.model.vocab_size = config.data.vocab_size  # the tokenizer trained to data.vocab_size
+  configuration.validate(config, common.reference(config))
+  figures = analyse(config, axes)
+  print(report(figures))
+  print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

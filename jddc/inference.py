@@ -1,0 +1,68 @@
+"""A finished run, loaded from its folder alone: for notebooks (`launch/colab_restore.ipynb`).
+
+    task, model = inference.load_run("runs/response_mm_base_seed0")        # or gs://bucket/runs/...
+    task.feature_table = inference.image_features("data_cache/feature_extractor/...", ["kettle.jpg"])
+    task.predict(model, [{"context_texts": [...], "context_images": [...], "context_speakers": [...]}])
+
+The run folder holds what this needs: `config.json` (the resolved config), the best
+checkpoint (`best/<step>/`) and, for text tasks, the tokenizer the run trained with
+(`tokenizer/`). The model is restored onto a mesh over whatever devices this process has
+(every device on the data axis unless `mesh` says otherwise), not the run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional, Sequence
+
+import jax
+import ml_collections
+import numpy as np
+from etils import epath
+from flax import nnx
+from PIL import Image
+
+from jddc import checkpointing, sharding, train
+from jddc.data import pipeline
+from jddc.tasks import get_task
+
+
+def read_config(run_dir: str) -> ml_collections.ConfigDict:
+  """The config a run was trained with (`<run_dir>/config.json`, local or gs://)."""
+  path = epath.Path(run_dir) / "config.json"
+  if not path.exists():
+    raise FileNotFoundError(f"{path}: not a run folder (no config.json)")
+  return ml_collections.ConfigDict(json.loads(path.read_text()))
+
+
+def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, Any]:
+  """(task, model) of a run's best checkpoint, restored onto this process's devices.
+
+  Args:
+    run_dir: the run folder (local path or gs:// URL).
+    mesh: mesh axes for `jddc.sharding.make_mesh` (default: every device on `data`).
+  """
+  config = read_config(run_dir)
+  task = get_task(config.task)(config, run_dir)
+  task.prepare_inference(run_dir)
+  run = train.RunState(task, config, sharding.make_mesh(mesh or {"data": -1}))
+  ckpt = checkpointing.Checkpointer(run_dir, 1, task.metric, task.metric_mode)
+  try:
+    with jax.set_mesh(run.mesh):
+      model = run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
+  finally:
+    ckpt.close()
+  return task, model
+
+
+def image_features(extractor_dir: str, image_paths: Sequence[str],
+                   batch_size: int = 32) -> tuple[dict[str, int], np.ndarray]:
+  """A feature table (image file name -> row, float32[N, 512]) for a response task's
+  `feature_table`, from the ResNet-18 run in `extractor_dir` (an image_category run)."""
+  task, model = load_run(extractor_dir)
+  size = task.config.data.image_size
+  pixels = np.stack([pipeline.resize_center_crop(Image.open(p).convert("RGB"), size) for p in image_paths])
+  extract = nnx.jit(lambda m, images: m.features(images, train=False))
+  rows = [np.asarray(extract(model, pixels[i:i + batch_size])) for i in range(0, len(pixels), batch_size)]
+  return {os.path.basename(p): i for i, p in enumerate(image_paths)}, np.concatenate(rows)
