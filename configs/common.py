@@ -103,7 +103,30 @@ def resnet18() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({"name": "resnet18", "aux_facts": True})
 
 
+def lead() -> ml_collections.ConfigDict:
+  """Lead: the first `length` characters of the dialogue's utterances (0: the train split's mean summary length)."""
+  return ml_collections.ConfigDict({"name": "lead", "length": 0, "speaker_prefixes": False})
+
+
+def lexrank() -> ml_collections.ConfigDict:
+  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams."""
+  return ml_collections.ConfigDict({"name": "lexrank", "length": 0, "speaker_prefixes": False,
+                                    "threshold": 0.1, "epsilon": 0.1, "ngram": 1})
+
+
+def pgn(size: str) -> ml_collections.ConfigDict:
+  """Pointer-Generator sizes; base = abisee's (embedding 128, hidden 256). `vocab_size`: the generator's
+  vocabulary, the first ids of the tokenizer (0: all of it); rarer pieces can only be copied."""
+  dims = {"tiny": (32, 32, 1000), "small": (128, 128, 2000), "base": (128, 256, 5000)}[check_size(size)]
+  return ml_collections.ConfigDict({
+      "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
+      "coverage_loss_weight": 1.0, "optimizer": "adagrad", "adagrad_initial_accumulator": 0.1,
+      "min_decode_tokens": {"tiny": 0, "small": 10, "base": 15}[size],
+  })
+
+
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
+MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
 
 
