@@ -117,7 +117,7 @@ def lexrank() -> ml_collections.ConfigDict:
 def pgn(size: str) -> ml_collections.ConfigDict:
   """Pointer-Generator sizes; base = abisee's (embedding 128, hidden 256). `vocab_size`: the generator's
   vocabulary, the first ids of the tokenizer (0: all of it); rarer pieces can only be copied."""
-  dims = {"tiny": (32, 32, 1000), "small": (128, 128, 2000), "base": (128, 256, 5000)}[check_size(size)]
+  dims = {"tiny": (32, 32, 600), "small": (128, 128, 1000), "base": (128, 256, 0)}[check_size(size)]
   return ml_collections.ConfigDict({
       "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
       "coverage_loss_weight": 1.0, "optimizer": "adagrad", "adagrad_initial_accumulator": 0.1,

@@ -1,0 +1,33 @@
+"""Pointer-Generator with coverage: Table 9, "Pointer-Generator" (See et al. 2017).
+
+    python -m jddc.main --config=configs/summary_pgn.py           # small: a CPU run
+    python -m jddc.main --config=configs/summary_pgn.py:tiny      # seconds
+
+abisee/pointer-generator's recipe (BASELINES.md §5) where it fits: BiLSTM encoder over the
+dialogue's tokens (speaker tokens and [IMG] included), LSTM decoder with Bahdanau attention,
+copy distribution over the vocabulary extended by the dialogue's out-of-vocabulary pieces,
+coverage with loss weight 1 switched on from the first step (the original adds it for a
+short final phase; a single phase keeps one run = one config), Adagrad lr 0.15 with initial
+accumulator 0.1 and global-norm clipping 2.0, no dropout. Sizes: `base` = the original's
+embedding 128 / hidden 256 / source 400 / target 100; `small` halves the hidden size for a
+CPU run. The generator's vocabulary is the first `model.vocab_size` sentencepiece ids (the
+most frequent pieces); rarer pieces reach the summary only by copying. Greedy decoding
+(the original uses beam 4) with a minimum length of `model.min_decode_tokens` pieces. The
+checkpoint with the best validation ROUGE-L (summary-level) is evaluated on the test split.
+"""
+
+from configs import common
+
+
+def get_config(arg: str = "small"):
+  config = common.base_config("summary_pgn", arg)
+  config.model = common.pgn(config.size)
+  config.data.max_len = {"tiny": 160, "small": 192, "base": 400}[config.size]  # source pieces
+  config.data.max_response_len = {"tiny": 24, "small": 32, "base": 100}[config.size]  # target pieces + [EOS]
+  config.optim.lr = 0.15
+  config.optim.clip = 2.0
+  config.train.batch_size = 16
+  config.decode = common.decoding(config.size)
+  config.decode.max_new_tokens = config.data.max_response_len
+  config.eval.metric = "rougeL"
+  return config
