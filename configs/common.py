@@ -126,8 +126,9 @@ def pgn(size: str) -> ml_collections.ConfigDict:
   dims = {"tiny": (32, 32, 600), "small": (128, 128, 1000), "base": (128, 256, 0)}[check_size(size)]
   return ml_collections.ConfigDict({
       "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
-      "coverage_loss_weight": 1.0, "optimizer": "adagrad", "adagrad_initial_accumulator": 0.1,
-      "min_decode_tokens": {"tiny": 0, "small": 10, "base": 15}[size],
+      "coverage_loss_weight": 1.0, "optimizer": "adagrad" if size == "base" else "adamw",
+      "adagrad_initial_accumulator": 0.1,
+      "min_decode_tokens": {"tiny": 4, "small": 10, "base": 15}[size],
   })
 
 

@@ -159,11 +159,13 @@ class PointerGeneratorTask(base.Task):
   # -- evaluation ------------------------------------------------------------
 
   def _sources(self, examples: list[dict]) -> tuple[dict[str, np.ndarray], list[list[int]]]:
-    """Padded source arrays int32[B, L] and each row's OOV list."""
+    """Source arrays int32[B, L], B padded up to `eval.batch_size` (one compiled decoder), and
+    each example's OOV list."""
     d = self.config.data
     encoded = [pipeline.encode_summary({**ex, "summary": ""}, self.tokenizer, self.vocab_size, d.max_len,
                                        d.max_response_len) for ex in examples]
-    batch = {k: np.zeros((len(examples), d.max_len), np.int32) for k in ("src_ids", "src_ext_ids", "src_mask")}
+    rows = max(len(examples), self.config.eval.batch_size)
+    batch = {k: np.zeros((rows, d.max_len), np.int32) for k in ("src_ids", "src_ext_ids", "src_mask")}
     for row, e in enumerate(encoded):
       n = len(e["src_ids"])
       batch["src_ids"][row, :n], batch["src_ext_ids"][row, :n], batch["src_mask"][row, :n] = (
