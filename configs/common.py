@@ -82,10 +82,15 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
 
 
 def decoding(size: str) -> ml_collections.ConfigDict:
-  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (BASELINES.md §3)."""
+  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (BASELINES.md §3).
+
+  `beam_size` and `length_penalty` (alpha of ((5 + t) / 6) ** alpha) apply to method
+  "beam"; `no_repeat_ngram` (0: off; 5 suits Chinese characters) and `min_new_tokens` to all.
+  """
   return ml_collections.ConfigDict({
       "method": "greedy", "top_k": 8, "top_p": 0.0, "temperature": 1.0,
       "max_new_tokens": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
+      "beam_size": 4, "length_penalty": 0.6, "no_repeat_ngram": 0, "min_new_tokens": 0,
   })
 
 
