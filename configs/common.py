@@ -148,7 +148,6 @@ def pgn(size: str) -> ml_collections.ConfigDict:
       "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
       "coverage_loss_weight": 1.0, "optimizer": "adagrad" if size == "base" else "adamw",
       "adagrad_initial_accumulator": 0.1,
-      "min_decode_tokens": {"tiny": 4, "small": 10, "base": 15}[size],
   })
 
 

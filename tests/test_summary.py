@@ -106,10 +106,11 @@ def test_copies_an_oov_token_when_p_gen_is_zero():
   model = _model(**{"p_gen_proj.bias": -50.0})  # p_gen = 0: a pure pointer
   src_ext = jnp.array([[VOCAB] * 5 + [4]], jnp.int32)  # one OOV, five times, and one in-vocabulary token
   src = jnp.where(src_ext >= VOCAB, UNK, src_ext)
-  tokens, lengths = pgn.generate(model, src, src_ext, jnp.ones_like(src), max_new_tokens=3, bos_id=2,
-                                 eos_id=3, banned_ids=(UNK,))
-  assert int(lengths[0]) == 3 and set(np.asarray(tokens[0]).tolist()) <= {VOCAB, 4}
-  assert VOCAB in np.asarray(tokens[0]).tolist()
+  for method in ("greedy", "beam"):
+    tokens, lengths = pgn.generate(model, src, src_ext, jnp.ones_like(src), max_new_tokens=3, bos_id=2,
+                                   eos_id=3, banned_ids=(UNK,), method=method, beam_size=2)
+    assert int(lengths[0]) == 3 and set(np.asarray(tokens[0]).tolist()) <= {VOCAB, 4}, method
+    assert VOCAB in np.asarray(tokens[0]).tolist()
 
 
 def test_scan_decoder_equals_step_by_step_and_padding_is_invisible():

@@ -10,7 +10,7 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
   summaries unless `model.length` sets it.
 - `PointerGeneratorTask`: `jddc.models.pointer_generator` trained with teacher forcing on
   `pipeline.summary_dataset` batches, loss = NLL + `coverage_loss_weight` x coverage loss
-  from the first step; greedy decoding; the checkpoint with the best validation ROUGE-L is kept.
+  from the first step; greedy or beam decoding (`config.decode`); the checkpoint with the best validation ROUGE-L is kept.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ class PointerGeneratorTask(base.Task):
     out, lengths = pgn.generate(model, batch["src_ids"], batch["src_ext_ids"], batch["src_mask"],
                                 max_new_tokens=d.max_new_tokens, bos_id=tok.bos_id, eos_id=tok.eos_id,
                                 pad_id=tok.pad_id, banned_ids=(tok.unk_id, tok.pad_id, tok.bos_id),
-                                min_new_tokens=self.config.model.min_decode_tokens)
+                                min_new_tokens=d.min_new_tokens, method=d.method, beam_size=d.beam_size,
+                                length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram)
     summaries = []
     for row, n, row_oovs in zip(np.asarray(out), np.asarray(lengths), oovs):
       ids = [int(t) for t in row[:n] if t != tok.eos_id]
