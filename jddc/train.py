@@ -23,7 +23,7 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jddc import checkpointing, optim, sharding
+from jddc import checkpointing, sharding
 from jddc.metric_writer import MetricWriter
 from jddc.models import convert
 from jddc.tasks import get_task
@@ -245,7 +245,12 @@ def evaluate_untrained(config: ml_collections.ConfigDict, workdir: str, split: s
 
 
 def load_model(config: ml_collections.ConfigDict, workdir: str):
-  """(task, model) of a run's best checkpoint, for predict mode and feature extraction."""
+  """(task, model) of a run's best checkpoint, for predict mode and feature extraction; model None
+  for a task with nothing to train."""
+  if not get_task(config.task).trainable:
+    task = get_task(config.task)(config, workdir)
+    task.prepare()
+    return task, None
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:
