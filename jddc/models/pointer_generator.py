@@ -239,7 +239,8 @@ def target_probability(out: StepOutput, ext_ids: jax.Array, targets: jax.Array) 
   return generated + copied
 
 
-def losses(out: StepOutput, ext_ids: jax.Array, targets: jax.Array, target_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+def losses(out: StepOutput, ext_ids: jax.Array, targets: jax.Array,
+           target_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Per-example negative log-likelihood and coverage loss, each averaged over the target steps.
 
   Returns:

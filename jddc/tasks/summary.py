@@ -10,7 +10,8 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
   summaries unless `model.length` sets it.
 - `PointerGeneratorTask`: `jddc.models.pointer_generator` trained with teacher forcing on
   `pipeline.summary_dataset` batches, loss = NLL + `coverage_loss_weight` x coverage loss
-  from the first step; greedy or beam decoding (`config.decode`); the checkpoint with the best validation ROUGE-L is kept.
+  from the first step; greedy or beam decoding (`config.decode`); the checkpoint with the best
+  validation ROUGE-L is kept.
 """
 
 from __future__ import annotations
