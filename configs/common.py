@@ -91,10 +91,15 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
 
 
 def decoding(size: str) -> ml_collections.ConfigDict:
-  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (BASELINES.md §3)."""
+  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (BASELINES.md §3).
+
+  `beam_size` and `length_penalty` (alpha of ((5 + t) / 6) ** alpha) apply to method
+  "beam"; `no_repeat_ngram` (0: off; 5 suits Chinese characters) and `min_new_tokens` to all.
+  """
   return ml_collections.ConfigDict({
       "method": "greedy", "top_k": 8, "top_p": 0.0, "temperature": 1.0,
       "max_new_tokens": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
+      "beam_size": 4, "length_penalty": 0.6, "no_repeat_ngram": 0, "min_new_tokens": 0,
   })
 
 
@@ -126,8 +131,31 @@ def bert(size: str) -> ml_collections.ConfigDict:
   })
 
 
+def lead() -> ml_collections.ConfigDict:
+  """Lead: the first `length` characters of the dialogue's utterances (0: the train split's mean summary length)."""
+  return ml_collections.ConfigDict({"name": "lead", "length": 0, "speaker_prefixes": False})
+
+
+def lexrank() -> ml_collections.ConfigDict:
+  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams."""
+  return ml_collections.ConfigDict({"name": "lexrank", "length": 0, "speaker_prefixes": False,
+                                    "threshold": 0.1, "epsilon": 0.1, "ngram": 1})
+
+
+def pgn(size: str) -> ml_collections.ConfigDict:
+  """Pointer-Generator sizes; base = abisee's (embedding 128, hidden 256). `vocab_size`: the generator's
+  vocabulary, the first ids of the tokenizer (0: all of it); rarer pieces can only be copied."""
+  dims = {"tiny": (32, 32, 600), "small": (128, 128, 1000), "base": (128, 256, 0)}[check_size(size)]
+  return ml_collections.ConfigDict({
+      "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
+      "coverage_loss_weight": 1.0, "optimizer": "adagrad" if size == "base" else "adamw",
+      "adagrad_initial_accumulator": 0.1,
+  })
+
+
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
 MODELS["bert"] = bert
+MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
 
 

@@ -380,6 +380,20 @@ def response_metrics(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, floa
   }
 
 
+def summary_metrics(hyps: Sequence[str], refs: Sequence[str]) -> dict[str, float]:
+  """The summarization figures (Table 9), in percent, on characters.
+
+  Returns:
+    {'rouge1', 'rouge2': mean ROUGE-1/2 F1, 'rougeL': summary-level ROUGE-L F1 with a sentence
+     break after each "。" (the CSDS / ROUGE-1.5.5 convention), 'rougeL_lcs': ROUGE-L F1 of the
+     whole texts' LCS, 'length': mean hypothesis length in characters}.
+  """
+  scores = rouge(hyps, refs)
+  return {"rouge1": scores["rouge1"], "rouge2": scores["rouge2"], "rougeL": rouge_l_summary_level(hyps, refs),
+          "rougeL_lcs": scores["rougeL"],
+          "length": float(np.mean([len(char_tokens(h)) for h in hyps])) if hyps else 0.0}
+
+
 # ---------------------------------------------------------------------------
 # Classification
 # ---------------------------------------------------------------------------

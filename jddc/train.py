@@ -23,7 +23,7 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jddc import checkpointing, optim, sharding
+from jddc import checkpointing, sharding
 from jddc.metric_writer import MetricWriter
 from jddc.models import convert
 from jddc.tasks import get_task
@@ -38,7 +38,7 @@ class RunState:
 
   def __init__(self, task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh):
     self.task, self.config, self.mesh = task, config, mesh
-    self.tx = optim.adamw(config.optim, config.train.steps)
+    self.tx = task.optimizer()
     abstract = nnx.eval_shape(self._create)  # logical axis names are metadata only: no mesh needed
     self.graphdef, self.abstract_state = nnx.split(abstract)
     self.shardings = sharding.state_shardings(self.abstract_state, mesh)
@@ -240,6 +240,10 @@ def initial_state(run: RunState, ckpt: checkpointing.Checkpointer, data) -> tupl
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains (resuming if possible), keeps the best checkpoint by the validation metric,
   evaluates it on `config.eval.split` and writes `<workdir>/results.json`."""
+  if not get_task(config.task).trainable:
+    os.makedirs(workdir, exist_ok=True)
+    write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    return evaluate_untrained(config, workdir, config.eval.split)
   task, mesh, run = setup(config, workdir)
   write_json(os.path.join(workdir, "config.json"), config.to_dict())
   ckpt = _checkpointer(task, config, workdir)
@@ -303,6 +307,8 @@ def evaluate_best(task, run: RunState, ckpt: checkpointing.Checkpointer, workdir
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str, split: Optional[str] = None) -> dict:
   """`--mode=eval`: the best checkpoint of a finished (or interrupted) run on a split."""
+  if not get_task(config.task).trainable:
+    return evaluate_untrained(config, workdir, split or config.eval.split)
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:
@@ -311,8 +317,27 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, split: Optional[st
     ckpt.close()
 
 
+def evaluate_untrained(config: ml_collections.ConfigDict, workdir: str, split: str) -> dict:
+  """A task with nothing to train (`Task.trainable` False): evaluates it on `split`, writes `results.json`."""
+  os.makedirs(workdir, exist_ok=True)
+  task = get_task(config.task)(config, workdir)
+  task.prepare()
+  t_eval = time.perf_counter()
+  metrics = task.evaluate(None, split, workdir if _is_main() else None)
+  log("[final evaluation] %.1f s", time.perf_counter() - t_eval)
+  results = {k: round(float(v), 2) for k, v in metrics.items()}
+  results["best_step"] = 0
+  write_json(os.path.join(workdir, "results.json"), results)
+  return results
+
+
 def load_model(config: ml_collections.ConfigDict, workdir: str):
-  """(task, model) of a run's best checkpoint, for predict mode and feature extraction."""
+  """(task, model) of a run's best checkpoint, for predict mode and feature extraction; model None
+  for a task with nothing to train."""
+  if not get_task(config.task).trainable:
+    task = get_task(config.task)(config, workdir)
+    task.prepare()
+    return task, None
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:

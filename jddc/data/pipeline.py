@@ -196,3 +196,61 @@ def response_dataset(source: Any, tokenizer: Tokenizer, release_dir: str, config
 
 def image_category_dataset(source: Any, release_dir: str, config: PipelineConfig) -> grain.IterDataset:
   return make_dataset(source, ImageCategoryFeatures(os.path.join(release_dir, "images"), config), config)
+
+
+# ---------------------------------------------------------------------------
+# Summaries (Pointer-Generator)
+# ---------------------------------------------------------------------------
+
+def encode_summary(example: dict, tok: Tokenizer, vocab_size: int, max_source_len: int,
+                   max_target_len: int) -> dict[str, list[int]]:
+  """A summary example -> source and target ids over a vocabulary extended by the source's OOVs.
+
+  The source is every message as its speaker token ([USER] / [AGENT]) followed by its text
+  pieces or [IMG], cut after `max_source_len` tokens. Tokenizer ids >= `vocab_size` are
+  out of the generator's vocabulary: in `src_ids` and `dec_inputs` they read `unk_id`; in
+  `src_ext_ids` and `targets` the k-th distinct one of the source is `vocab_size + k`
+  (`oovs[k]` is its tokenizer id); a target OOV absent from the source is `unk_id`.
+
+  Returns:
+    Lists: src_ids, src_ext_ids (length <= max_source_len), oovs, dec_inputs ([BOS] +
+    target) and targets (target + [EOS]), both <= max_target_len (the target is cut to
+    `max_target_len - 1` pieces).
+  """
+  source: list[int] = []
+  for text, image, speaker in zip(example["texts"], example["images"], example["speakers"]):
+    source.append(tok.speaker_id(bool(speaker)))
+    source.extend([tok.image_id] if as_text(image) else tok.encode(as_text(text)))
+  source = source[:max_source_len]
+  oovs: list[int] = []
+  for t in source:
+    if t >= vocab_size and t not in oovs:
+      oovs.append(t)
+  ext = {t: vocab_size + k for k, t in enumerate(oovs)}
+  in_vocab = lambda t: t if t < vocab_size else tok.unk_id  # noqa: E731
+  target = tok.encode(as_text(example["summary"]))[:max_target_len - 1]
+  return {"src_ids": [in_vocab(t) for t in source], "src_ext_ids": [ext.get(t, in_vocab(t)) for t in source],
+          "oovs": oovs, "dec_inputs": [tok.bos_id] + [in_vocab(t) for t in target],
+          "targets": [ext.get(t, in_vocab(t)) for t in target] + [tok.eos_id]}
+
+
+class SummaryFeatures(grain.transforms.Map):
+  """A summary example -> padded arrays (L = `max_len`, T = `max_response_len` of the config):
+  src_ids, src_ext_ids, src_mask int32[L]; dec_inputs, targets, target_mask int32[T]."""
+
+  def __init__(self, tokenizer: Tokenizer, vocab_size: int, config: PipelineConfig):
+    self.tokenizer, self.vocab_size, self.config = tokenizer, vocab_size, config
+
+  def map(self, example: dict) -> dict:
+    cfg = self.config
+    e = encode_summary(example, self.tokenizer, self.vocab_size, cfg.max_len, cfg.max_response_len)
+    arrays = {k: np.asarray(v, np.int32) for k, v in e.items() if k != "oovs"}
+    arrays["src_mask"] = np.ones(len(e["src_ids"]), np.int32)
+    arrays["target_mask"] = np.ones(len(e["targets"]), np.int32)
+    return {k: _pad(v, cfg.max_len if k.startswith("src") else cfg.max_response_len) for k, v in arrays.items()}
+
+
+def summary_dataset(source: Any, tokenizer: Tokenizer, vocab_size: int, config: PipelineConfig) -> grain.IterDataset:
+  if config.pack or config.image_size:
+    raise ValueError("summary batches are text-only and unpacked: set pack=False and image_size=0")
+  return make_dataset(source, SummaryFeatures(tokenizer, vocab_size, config), config)

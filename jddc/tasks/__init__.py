@@ -3,10 +3,13 @@
 from jddc.tasks.base import Task
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
+from jddc.tasks.summary import ExtractiveSummaryTask, PointerGeneratorTask
 
 REGISTRY: dict[str, type[Task]] = {
     "response": ResponseTask,
     "image_category": ImageCategoryTask,
+    "summary_extractive": ExtractiveSummaryTask,
+    "summary_pgn": PointerGeneratorTask,
 }
 
 

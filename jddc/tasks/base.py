@@ -17,8 +17,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 from flax import nnx
 
+from jddc import optim
 from jddc.data import corpora
 from jddc.data import release as release_lib
 from jddc.data import tfds_builder, tokenizers
@@ -48,6 +50,9 @@ class Task(abc.ABC):
   #: accumulation weights micro-batches by it and reproduces the whole batch's update; None:
   #: the loss is a mean over a fixed number of examples and micro-batches weigh the same
   loss_count_metric: Optional[str] = None
+  #: False: nothing to train (Lead, LexRank); the engine skips the model and the loop and
+  #: calls `evaluate(None, split, out_dir)` straight away
+  trainable: bool = True
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
@@ -87,6 +92,10 @@ class Task(abc.ABC):
   @abc.abstractmethod
   def evaluate(self, model: nnx.Module, split: str, out_dir: Optional[str]) -> dict[str, float]:
     """Metrics on a split (percent where the paper reports percent); writes predictions to out_dir."""
+
+  def optimizer(self) -> optax.GradientTransformation:
+    """The optimizer of the training loop; AdamW from `config.optim` unless a task says otherwise."""
+    return optim.adamw(self.config.optim, self.config.train.steps)
 
   def predict(self, model: nnx.Module, examples: list[dict]) -> list[dict]:
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""

@@ -128,6 +128,8 @@ class ResponseTask(base.Task):
         max_new_tokens=d.max_new_tokens, eos_id=self.tokenizer.sep_id, pad_id=self.tokenizer.pad_id,
         method=d.method, top_k=d.top_k, top_p=d.top_p, temperature=d.temperature,
         rng=jax.random.key(self.config.seed), banned_ids=(self.tokenizer.unk_id,),
+        beam_size=d.beam_size, length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram,
+        min_new_tokens=d.min_new_tokens,
         **{k: jnp.asarray(v) for k, v in kwargs.items()})
     out, lengths = sharding.fetch(out), sharding.fetch(lengths)  # decoded over every process's devices
     return [self.tokenizer.decode(row[:n].tolist()) for row, n in zip(out, lengths)]

@@ -1,0 +1,202 @@
+"""Dialogue summarization (Table 9): Lead and LexRank (no training), the Pointer-Generator.
+
+Every row scores its summaries of a split with `jddc.metrics.summary_metrics`: character
+ROUGE-1/2 F1 and summary-level ROUGE-L F1 (sentences split after "。", the CSDS convention),
+averaged over examples, in percent; predictions go to `predictions_<split>.jsonl`.
+
+- `ExtractiveSummaryTask` (`model.name` "lead" or "lexrank", `jddc.extractive`): utterances
+  are the text messages without speaker prefixes (`model.speaker_prefixes` adds
+  `用户:` / `客服:`); the length budget N is the mean character length of the train split's
+  summaries unless `model.length` sets it.
+- `PointerGeneratorTask`: `jddc.models.pointer_generator` trained with teacher forcing on
+  `pipeline.summary_dataset` batches, loss = NLL + `coverage_loss_weight` x coverage loss
+  from the first step; greedy or beam decoding (`config.decode`); the checkpoint with the best
+  validation ROUGE-L is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+import grain
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from jddc import extractive, metrics as metrics_lib
+from jddc.data import pipeline
+from jddc.models import pointer_generator as pgn
+from jddc.tasks import base
+
+text = pipeline.as_text
+
+
+def write_predictions(path: str, examples: list[dict], hyps: list[str], refs: list[str]) -> None:
+  with open(path, "w", encoding="utf-8") as f:
+    for ex, hyp, ref in zip(examples, hyps, refs):
+      f.write(json.dumps({
+          "session_id": text(ex["session_id"]),
+          "dialogue": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["texts"], ex["images"])],
+          "speakers": [int(s) for s in ex["speakers"]], "reference": ref, "prediction": hyp},
+          ensure_ascii=False) + "\n")
+
+
+def score(examples: list[dict], hyps: list[str], split: str, out_dir: Optional[str]) -> dict[str, float]:
+  refs = [text(ex["summary"]) for ex in examples]
+  scores = metrics_lib.summary_metrics(hyps, refs)
+  scores["examples"] = float(len(examples))
+  if out_dir:
+    write_predictions(os.path.join(out_dir, f"predictions_{split}.jsonl"), examples, hyps, refs)
+  return scores
+
+
+class ExtractiveSummaryTask(base.Task):
+  """Lead or LexRank over a dialogue's utterances; nothing to train."""
+
+  metric = "rougeL"
+  metric_mode = "max"
+  trainable = False
+
+  def prepare(self) -> None:
+    with base.stage("corpus"):
+      self.release = base.release_dir(self.config)
+    with base.stage("tfds shards"):
+      self.sources = base.data_sources(self.config, "summary")
+    train = base.first_examples(self.sources["train"], 0)
+    if not train:
+      raise ValueError(f"no summary examples in the train split of {self.release}")
+    self.mean_summary_length = float(np.mean([extractive.char_length(text(ex["summary"])) for ex in train]))
+    self.length = self.config.model.length or int(round(self.mean_summary_length))
+
+  def summarize(self, example: dict) -> str:
+    m = self.config.model
+    sentences = extractive.utterances([text(t) for t in example["texts"]], [int(s) for s in example["speakers"]],
+                                      m.speaker_prefixes)
+    if m.name == "lead":
+      return extractive.lead(sentences, self.length)
+    if m.name == "lexrank":
+      return extractive.lexrank(sentences, self.length, m.threshold, m.epsilon, m.ngram)
+    raise ValueError(f"model.name: {m.name!r} is not an extractive summarizer (lead, lexrank)")
+
+  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    del model  # nothing trained
+    examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
+    scores = score(examples, [self.summarize(ex) for ex in examples], split, out_dir)
+    scores["budget"] = float(self.length)
+    return scores
+
+  def predict(self, model, examples: list[dict]) -> list[dict]:
+    """Examples with `texts` and `speakers` -> with `prediction`."""
+    return [{**e, "prediction": self.summarize(e)} for e in examples]
+
+  def _untrainable(self, *args, **kwargs):
+    raise TypeError(f"{self.config.model.name} has nothing to train (Task.trainable is False)")
+
+  make_model = train_dataset = loss = _untrainable
+
+
+class PointerGeneratorTask(base.Task):
+  """The Pointer-Generator with coverage (See et al. 2017) on dialogues."""
+
+  metric = "rougeL"
+  metric_mode = "max"
+  throughput_unit = "tokens"
+
+  def prepare(self) -> None:
+    with base.stage("corpus"):
+      self.release = base.release_dir(self.config)
+    with base.stage("tfds shards"):
+      self.sources = base.data_sources(self.config, "summary")
+    with base.stage("tokenizer"):
+      self.tokenizer = base.tokenizer(self.config)
+    full = self.tokenizer.vocab_size
+    self.vocab_size = self.config.model.vocab_size or full
+    if self.vocab_size > full:
+      raise ValueError(f"model.vocab_size {self.vocab_size} exceeds the tokenizer's {full} entries")
+
+  def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
+    d = self.config.data
+    kw.setdefault("batch_size", self.config.train.batch_size)
+    return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, image_size=0,
+                                   seed=self.config.seed, worker_count=d.worker_count, **kw)
+
+  def model_config(self) -> pgn.PGNConfig:
+    m = self.config.model
+    return pgn.PGNConfig(vocab_size=self.vocab_size, embed_dim=m.embed_dim, hidden_dim=m.hidden_dim,
+                         unk_id=self.tokenizer.unk_id)
+
+  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
+    return pgn.PointerGenerator(self.model_config(), rngs=rngs)
+
+  def optimizer(self) -> optax.GradientTransformation:
+    """Adagrad (lr `optim.lr`, initial accumulator, clip `optim.clip`) as the original, or the default AdamW."""
+    m, o = self.config.model, self.config.optim
+    if m.optimizer == "adamw":
+      return super().optimizer()
+    if m.optimizer != "adagrad":
+      raise ValueError(f"model.optimizer: {m.optimizer!r}; expected 'adagrad' or 'adamw'")
+    parts = [optax.clip_by_global_norm(o.clip)] if o.clip > 0 else []
+    parts.append(optax.adagrad(o.lr, initial_accumulator_value=m.adagrad_initial_accumulator, eps=1e-10))
+    return optax.chain(*parts)
+
+  def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
+    config = self.pipeline_config(process_index=process_index, process_count=process_count)
+    return pipeline.summary_dataset(self.sources["train"], self.tokenizer, self.vocab_size, config)
+
+  def loss(self, model, batch, rng):
+    del rng  # no dropout, as the original
+    out = model(batch["src_ids"], batch["src_ext_ids"], batch["src_mask"], batch["dec_inputs"])
+    nll, coverage = pgn.losses(out, batch["src_ext_ids"], batch["targets"], batch["target_mask"])
+    weight = self.config.model.coverage_loss_weight
+    count = jnp.float32(nll.shape[0])
+    return (nll + weight * coverage).mean(), {"nll": (nll.sum(), count), "coverage_loss": (coverage.sum(), count)}
+
+  def count_tokens(self, batch) -> int:
+    return int(batch["src_mask"].sum() + batch["target_mask"].sum())
+
+  # -- evaluation ------------------------------------------------------------
+
+  def _sources(self, examples: list[dict]) -> tuple[dict[str, np.ndarray], list[list[int]]]:
+    """Source arrays int32[B, L], B padded up to `eval.batch_size` (one compiled decoder), and
+    each example's OOV list."""
+    d = self.config.data
+    encoded = [pipeline.encode_summary({**ex, "summary": ""}, self.tokenizer, self.vocab_size, d.max_len,
+                                       d.max_response_len) for ex in examples]
+    rows = max(len(examples), self.config.eval.batch_size)
+    batch = {k: np.zeros((rows, d.max_len), np.int32) for k in ("src_ids", "src_ext_ids", "src_mask")}
+    for row, e in enumerate(encoded):
+      n = len(e["src_ids"])
+      batch["src_ids"][row, :n], batch["src_ext_ids"][row, :n], batch["src_mask"][row, :n] = (
+          e["src_ids"], e["src_ext_ids"], 1)
+    return batch, [e["oovs"] for e in encoded]
+
+  def generate(self, model, examples: list[dict]) -> list[str]:
+    tok, d = self.tokenizer, self.config.decode
+    batch, oovs = self._sources(examples)
+    out, lengths = pgn.generate(model, batch["src_ids"], batch["src_ext_ids"], batch["src_mask"],
+                                max_new_tokens=d.max_new_tokens, bos_id=tok.bos_id, eos_id=tok.eos_id,
+                                pad_id=tok.pad_id, banned_ids=(tok.unk_id, tok.pad_id, tok.bos_id),
+                                min_new_tokens=d.min_new_tokens, method=d.method, beam_size=d.beam_size,
+                                length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram)
+    summaries = []
+    for row, n, row_oovs in zip(np.asarray(out), np.asarray(lengths), oovs):
+      ids = [int(t) for t in row[:n] if t != tok.eos_id]
+      summaries.append(tok.decode([t if t < self.vocab_size else row_oovs[t - self.vocab_size] for t in ids]))
+    return summaries
+
+  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
+    hyps = []
+    for start in range(0, len(examples), self.config.eval.batch_size):
+      hyps.extend(self.generate(model, examples[start:start + self.config.eval.batch_size]))
+    return score(examples, hyps, split, out_dir)
+
+  def predict(self, model, examples: list[dict]) -> list[dict]:
+    """Examples with `texts`, `images` and `speakers` -> with `prediction`."""
+    missing = [k for k in ("texts", "images", "speakers") if any(k not in e for e in examples)]
+    if missing:
+      raise ValueError(f"predict inputs need fields {missing}")
+    return [{**e, "prediction": p} for e, p in zip(examples, self.generate(model, examples))]
