@@ -1,12 +1,14 @@
 """The task registry: config.task -> Task class. Every config must resolve here (tested)."""
 
 from jddc.tasks.base import Task
+from jddc.tasks.discourse import DiscourseTask
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
 
 REGISTRY: dict[str, type[Task]] = {
     "response": ResponseTask,
     "image_category": ImageCategoryTask,
+    "discourse": DiscourseTask,
 }
 
 
