@@ -144,13 +144,20 @@ def discourse_dataset(source: Any, tokenizer: Tokenizer, config: DiscourseConfig
 
 def pad_examples(examples: Sequence[dict], tokenizer: Tokenizer, config: DiscourseConfig,
                  feature_table: Optional[tuple[dict[str, int], np.ndarray]] = None,
-                 multiple: int = 8) -> dict[str, np.ndarray]:
-  """An evaluation batch: every EDU kept, N = the longest dialogue rounded up to `multiple`."""
+                 rows: int = 0, multiple: int = 16) -> dict[str, np.ndarray]:
+  """An evaluation batch in which every EDU is kept.
+
+  N is `config.max_edus`, or the longest dialogue rounded up to `multiple` when it is longer;
+  with `rows`, empty dialogues (every EDU padding) fill the batch to that many rows. Few
+  distinct shapes: few compilations.
+  """
   longest = max(len(e["edu_texts"]) for e in examples)
-  max_edus = -(-max(longest, 1) // multiple) * multiple
+  max_edus = max(config.max_edus, -(-longest // multiple) * multiple)
   config = dataclasses.replace(config, max_links=max(config.max_links, max(len(e["link_parents"]) for e in examples)))
-  rows = [encode_dialogue(e, tokenizer, config, max_edus, feature_table) for e in examples]
-  return {k: np.stack([row[k] for row in rows]) for k in rows[0]}
+  encoded = [encode_dialogue(e, tokenizer, config, max_edus, feature_table) for e in examples]
+  batch = {k: np.stack([row[k] for row in encoded]) for k in encoded[0]}
+  extra = max(0, rows - len(examples))
+  return {k: np.pad(v, [(0, extra)] + [(0, 0)] * (v.ndim - 1)) for k, v in batch.items()}
 
 
 def truncation_report(source: Any, max_edus: int, max_links: int) -> dict[str, int]:

@@ -146,15 +146,16 @@ class DiscourseTask(base.Task):
   def parse(self, model, examples: list[dict]) -> list[list[tuple[int, int]]]:
     """Per dialogue, the predicted (parent, relation id) of EDUs 1..n-1."""
     config = self.discourse_config(shuffle=False)
-    predict = nnx.jit(lambda m, b: (lambda o: (o["parents"], o["relations"]))(m(b)))
+    if not hasattr(self, "_predict"):  # one jitted function per task: compiled once per batch shape
+      self._predict = nnx.jit(lambda m, b: (lambda o: (o["parents"], o["relations"]))(m(b)))
     order = sorted(range(len(examples)), key=lambda k: len(examples[k]["edu_texts"]))
     out: list[list[tuple[int, int]]] = [[] for _ in examples]
     size = self.config.eval.batch_size
     for start in range(0, len(order), size):
       chunk = order[start:start + size]
-      batch = dp.pad_examples([examples[k] for k in chunk], self.tokenizer, config, self.feature_table)
-      batch = {k: v for k, v in batch.items() if not k.startswith("rel_")}
-      parents, relations = (np.asarray(x) for x in predict(model, {k: jnp.asarray(v) for k, v in batch.items()}))
+      batch = dp.pad_examples([examples[k] for k in chunk], self.tokenizer, config, self.feature_table, rows=size)
+      batch = {k: jnp.asarray(v) for k, v in batch.items() if not k.startswith("rel_")}
+      parents, relations = (np.asarray(x) for x in self._predict(model, batch))
       for row, k in enumerate(chunk):
         n = len(examples[k]["edu_texts"])
         out[k] = [(int(parents[row, j]), int(relations[row, j])) for j in range(1, n)]
