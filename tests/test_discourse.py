@@ -236,7 +236,8 @@ def test_stac_reader_on_the_real_files():
   from jddc.data.corpora import stac
   root = shared_path("stac")
   train, valid = _count(stac.READER, root, "train"), _count(stac.READER, root, "valid")
-  assert (len(train), len(valid), len(_count(stac.READER, root, "test"))) == (947, 103, 0)
+  assert (len(train), len(valid), len(_count(stac.READER, root, "all"))) == (947, 103, 1050)
+  assert [e["session_id"] for e in _count(stac.READER, root, "test")] == [e["session_id"] for e in valid]
   assert sum(len(e["link_parents"]) for e in train) == 10182
   assert {r for e in train for r in e["link_relations"]} == set(range(16))
   first = train[0]

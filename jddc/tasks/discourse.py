@@ -38,15 +38,11 @@ from jddc.tasks import base
 
 
 def relation_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
-  """The relation label set of the config's corpus (`data.corpus`; JDDC when absent)."""
-  corpus = config.data.get("corpus", "jddc") or "jddc"
-  if corpus == "jddc":
+  """The relation label set of the config's corpus: JDDC 2.1's 33, or a public corpus's own."""
+  if base.is_release(config):
     return schema.RELATION_NAMES
-  from jddc.data.corpora import moddp, stac  # public corpora: their own label sets
-  sets = {"stac": stac.RELATIONS, "moddp": moddp.RELATIONS}
-  if corpus not in sets:
-    raise ValueError(f"data.corpus {corpus!r} has no discourse relation set; known: jddc, {', '.join(sorted(sets))}")
-  return sets[corpus]
+  from jddc.data import corpora
+  return corpora.get_reader(config.data.corpus).relation_names or schema.RELATION_NAMES
 
 
 def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Optional[jax.Array],

@@ -150,4 +150,5 @@ def examples(root: str, kind: str, split: str, policy: ErrorPolicy) -> Iterator[
 
 
 READER = common.Reader(name="moddp", kinds=("discourse",), files=files, examples=examples,
+                       relation_names=RELATIONS,
                        description="MODDP Chinese two-party dialogues with discourse structure (16 relations)")
