@@ -21,6 +21,6 @@ def get_config(arg: str = "small"):
   config = discourse_text.get_config(arg)
   config.data.corpus = "moddp"
   config.data.corpus_path = os.path.join(common.SHARED_DATA, "moddp")
-  config.data.vocab_size = {"tiny": 2000, "small": 4000, "base": 8000}[config.size]
+  config.data.vocab_size = {"tiny": 3000, "small": 4000, "base": 8000}[config.size]
   config.model.max_edus = {"tiny": 32, "small": 32, "base": 64}[config.size]
   return config

@@ -304,3 +304,22 @@ def test_moddp_bad_input_names_file_and_line(tmp_path):
   _write(tmp_path / "relation_database.json", database.replace("Narration", "Story"))
   with pytest.raises(DataError, match="relation database differs"):
     _count(moddp.READER, str(tmp_path), "test")
+
+
+@pytest.mark.parametrize("name,sizes,speakers", [("stac", (947, 103), 6), ("moddp", (548, 56), 2)])
+def test_real_corpus_configs_prepare_their_data(name, sizes, speakers, tmp_path):
+  """configs/discourse_{stac,moddp}.py: shards, a tokenizer, their own 16 relations, batches."""
+  from jddc import configuration
+  from jddc.tasks.discourse import DiscourseTask
+  config = configuration.load_config(f"configs/discourse_{name}.py:tiny")
+  with config.unlocked():
+    config.data.cache_dir = str(tmp_path)
+  task = DiscourseTask(config, str(tmp_path / "run"))
+  task.prepare()
+  assert len(task.relations) == 16 and task.model_config().num_relations == 16
+  assert (len(task.sources["train"]), len(task.sources["valid"])) == sizes
+  batch = next(iter(task.train_dataset(0, 1)))
+  m = config.model
+  assert batch["edu_tokens"].shape == (config.train.batch_size, m.max_edus, m.max_edu_len)
+  assert batch["rel_labels"].max() < 16 and (batch["gold_relation"] <= 16).all()
+  assert 0 < batch["speakers"].max() < speakers and not batch["is_image"].any()
