@@ -57,7 +57,8 @@ def _batch(num_edus=(7, 4, 1), n=7, t=5, image_dim=5, seed=0):
       parent[row, j] = rng.integers(max(0, j - W), j) if rng.random() < 0.8 else -1
   batch = {"edu_tokens": tokens, "edu_lengths": lengths, "speakers": np.where(lengths > 0, speakers, 0),
            "turns": turns, "is_image": (rng.random((b, n)) < 0.3).astype(np.int32) * (lengths > 0),
-           "gold_parent": parent, "gold_relation": np.where(parent >= 0, rng.integers(0, R, (b, n)), R).astype(np.int32)}
+           "gold_parent": parent,
+           "gold_relation": np.where(parent >= 0, rng.integers(0, R, (b, n)), R).astype(np.int32)}
   if image_dim:
     batch["image_features"] = rng.normal(size=(b, n, image_dim)).astype(np.float32) * batch["is_image"][..., None]
   return {k: jnp.asarray(v) for k, v in batch.items()}
@@ -162,7 +163,8 @@ def test_padding_edus_and_tokens_do_not_change_results(model):
     np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key])[:, :n])
   np.testing.assert_allclose(np.asarray(a["link_logits"]), np.asarray(b["link_logits"])[:, :n], rtol=1e-5, atol=1e-6)
   assert np.all(np.asarray(b["parents"])[:, n:] == -1)
-  links = {"rel_parents": jnp.asarray([[0, 1], [0, -1], [-1, -1]]), "rel_children": jnp.asarray([[2, 3], [1, -1], [-1, -1]]),
+  links = {"rel_parents": jnp.asarray([[0, 1], [0, -1], [-1, -1]]),
+           "rel_children": jnp.asarray([[2, 3], [1, -1], [-1, -1]]),
            "rel_labels": jnp.asarray([[1, 3], [0, -1], [-1, -1]])}
   loss = nnx.jit(lambda m, b: parser_loss(m, b, None, gold_structure=False)[0])
   loss_a, loss_b = loss(model, {**small, **links}), loss(model, {**big, **links})
@@ -257,7 +259,8 @@ def test_moddp_reader_on_the_real_files():
   # every EDU but the first has exactly one head
   assert all(sorted(e["link_children"]) == list(range(1, len(e["edu_texts"]))) for e in train + valid + test)
   first = train[0]
-  assert first["session_id"] == "anjia_11" and first["edu_texts"][0] == "其实我还真舍不得，让你去伺候媳妇"
+  assert first["session_id"] == "anjia_11"
+  assert first["edu_texts"][0] == "其实我还真舍不得，让你去伺候媳妇"
   assert (first["link_parents"][0], first["link_children"][0]) == (0, 1)
   assert first["link_relations"][0] == moddp.RELATIONS.index("Explanation")
 
