@@ -153,9 +153,27 @@ def pgn(size: str) -> ml_collections.ConfigDict:
   })
 
 
+def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
+  """Deep Sequential discourse parser (BASELINES.md §4); `base` has the original's sizes.
+
+  `max_edus`/`max_links` bound training dialogues (longer ones are cut, and the cut is
+  reported); evaluation parses whole dialogues. `train_structure`: "predicted" (the
+  original: the encoders see the model's own greedy parse) or "gold" (teacher forcing).
+  """
+  size = check_size(size)
+  dims = {"tiny": (32, 32, 16, 64), "small": (100, 128, 64, 256), "base": (100, 256, 100, 512)}[size]
+  return ml_collections.ConfigDict({
+      "name": "deep_sequential", "embed_dim": dims[0], "num_units": dims[1], "relation_dim": dims[2],
+      "head_dim": dims[3], "max_edu_dist": 20, "max_speakers": 2, "dropout": {"tiny": 0.0}.get(size, 0.5),
+      "image_feature_dim": image_feature_dim, "shared_encoders": False, "train_structure": "predicted",
+      "max_edus": 32, "max_edu_len": {"tiny": 16}.get(size, 32), "max_links": 64,
+  })
+
+
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
 MODELS["bert"] = bert
 MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
+MODELS["deep_sequential"] = lambda size: deep_sequential(size, 0)
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
 
 

@@ -48,13 +48,15 @@ and one line in `READERS` below; the builder, the `data` option and the tokenize
 
 from __future__ import annotations
 
-from jddc.data.corpora import csds, jddc2019, rewrite_corpus
+from jddc.data.corpora import csds, jddc2019, moddp, rewrite_corpus, stac
 from jddc.data.corpora.common import ALL, SPLITS, Reader, check_example, example_texts  # noqa: F401
 
 READERS: dict[str, Reader] = {
     "csds": csds.READER,
     "rewrite": rewrite_corpus.READER,
     "jddc2019": jddc2019.READER,
+    "stac": stac.READER,
+    "moddp": moddp.READER,
 }
 
 

@@ -1,0 +1,178 @@
+"""Dialogue discourse parsing with Deep Sequential (Table 8): text-only, or with image EDUs.
+
+Training (BASELINES.md §4): at every EDU j >= 1, the negative log-likelihood of the earliest
+gold parent within `max_edu_dist` among the candidate parents (EDU 0 when there is none and
+EDU 0 is a candidate, as the original does; no link loss otherwise), averaged over the
+dialogues still running at that step; and the negative log-likelihood of the relation of
+every gold link into j (any distance), averaged over those links; both summed over steps.
+The structure the encoders see is the model's own greedy predictions, as in the original,
+or the gold one (teacher forcing) with `model.train_structure = "gold"`.
+
+Evaluation: greedy left-to-right parse of whole dialogues (no truncation), micro link and
+link & relation F1 with the original's root counting (`jddc.metrics.discourse_f1`), in
+percent; predictions written as JSON lines.
+
+Relation sets come from the corpus: the 33 third-level relations of JDDC 2.1 (Table 12),
+or a public corpus's own (`RELATION_SETS`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax import nnx
+
+from jddc import metrics as metrics_lib
+from jddc.data import discourse_pipeline as dp
+from jddc.data import pipeline, schema
+from jddc.models import deep_sequential as ds
+from jddc.tasks import base
+
+
+def relation_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The relation label set of the config's corpus: JDDC 2.1's 33, or a public corpus's own."""
+  if base.is_release(config):
+    return schema.RELATION_NAMES
+  from jddc.data import corpora
+  return corpora.get_reader(config.data.corpus).relation_names or schema.RELATION_NAMES
+
+
+def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Optional[jax.Array],
+                gold_structure: bool) -> tuple[jax.Array, dict]:
+  """The module docstring's loss, and (sum, count) metrics: link/relation loss and accuracy."""
+  w = model.config.max_edu_dist
+  out = model(batch, gold_structure=gold_structure, rng=rng)
+  logits = out["link_logits"]  # [B, N, W]
+  b, n, _ = logits.shape
+  j = jnp.arange(n)[None, :]
+  active = (batch["edu_lengths"] > 0) & (j >= 1)
+  gold = batch["gold_parent"]
+  target = jnp.where(gold >= 0, gold, jnp.where(j <= w, 0, -1))
+  has_target = active & (target >= 0)
+  index = jnp.clip(target - j + w, 0, w - 1)
+  link_nll = -jnp.take_along_axis(jax.nn.log_softmax(logits, -1), index[..., None], -1)[..., 0]
+  link_nll = jnp.where(has_target, link_nll, 0.0)
+  per_step = active.sum(0)
+  link_loss = (link_nll.sum(0) / jnp.maximum(per_step, 1)).sum()
+
+  rel_logits = model.relation_logits(out, batch["rel_parents"], batch["rel_children"])  # [B, L, R]
+  labels = batch["rel_labels"]
+  rel_mask = labels >= 0
+  rel_nll = optax.softmax_cross_entropy_with_integer_labels(rel_logits, jnp.maximum(labels, 0))
+  rel_nll = jnp.where(rel_mask, rel_nll, 0.0)
+  children = jnp.clip(batch["rel_children"], 0, n - 1).ravel()
+  step_sum = jax.ops.segment_sum(rel_nll.ravel(), children, num_segments=n)
+  step_count = jax.ops.segment_sum(rel_mask.ravel().astype(jnp.float32), children, num_segments=n)
+  rel_loss = (step_sum / jnp.maximum(step_count, 1.0)).sum()
+
+  link_hit = (jnp.argmax(logits, -1) == index) & has_target & (gold >= 0)
+  rel_hit = (jnp.argmax(rel_logits, -1) == labels) & rel_mask
+  f32 = lambda x: jnp.asarray(x, jnp.float32).sum()
+  metrics = {"link_loss": (link_nll.sum(), f32(has_target)), "relation_loss": (rel_nll.sum(), f32(rel_mask)),
+             "link_accuracy": (f32(link_hit), f32(has_target & (gold >= 0))),
+             "relation_accuracy": (f32(rel_hit), f32(rel_mask))}
+  return link_loss + rel_loss, metrics
+
+
+class DiscourseTask(base.Task):
+  metric = "link_rel_f1"
+  metric_mode = "max"
+  throughput_unit = "dialogues"
+
+  @property
+  def multimodal(self) -> bool:
+    return self.config.model.image_feature_dim > 0
+
+  def prepare(self) -> None:
+    from jddc import features  # trains the extractor on first use
+
+    self.relations = relation_names(self.config)
+    with base.stage("corpus"):
+      self.release = base.release_dir(self.config)
+    with base.stage("tfds shards"):
+      self.sources = base.data_sources(self.config, "discourse")
+    with base.stage("tokenizer"):
+      self.tokenizer = base.tokenizer(self.config)
+    with base.stage("image features"):
+      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    m = self.config.model
+    report = dp.truncation_report(self.sources["train"], m.max_edus, m.max_links)
+    if report["dialogues_cut"] or report["links_dropped"]:
+      print(f"[discourse] training dialogues cut to {m.max_edus} EDUs / {m.max_links} links: {report}", flush=True)
+
+  def discourse_config(self, **kw) -> dp.DiscourseConfig:
+    m = self.config.model
+    kw.setdefault("batch_size", self.config.train.batch_size)
+    return dp.DiscourseConfig(max_edus=m.max_edus, max_edu_len=m.max_edu_len, max_links=m.max_links,
+                              max_speakers=m.max_speakers, max_edu_dist=m.max_edu_dist,
+                              num_relations=len(self.relations), seed=self.config.seed,
+                              worker_count=self.config.data.worker_count, **kw)
+
+  def model_config(self) -> ds.DeepSequentialConfig:
+    m = self.config.model
+    return ds.DeepSequentialConfig(
+        vocab_size=self.tokenizer.vocab_size, num_relations=len(self.relations), embed_dim=m.embed_dim,
+        num_units=m.num_units, relation_dim=m.relation_dim, head_dim=m.head_dim, max_edu_dist=m.max_edu_dist,
+        max_speakers=m.max_speakers, dropout=m.dropout, image_feature_dim=m.image_feature_dim,
+        shared_encoders=m.shared_encoders)
+
+  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
+    return ds.DeepSequential(self.model_config(), rngs=rngs)
+
+  def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
+    config = self.discourse_config(process_index=process_index, process_count=process_count)
+    return dp.discourse_dataset(self.sources["train"], self.tokenizer, config, self.feature_table)
+
+  def loss(self, model, batch, rng):
+    structure = self.config.model.train_structure
+    if structure not in ("predicted", "gold"):
+      raise ValueError(f"model.train_structure must be 'predicted' or 'gold', not {structure!r}")
+    return parser_loss(model, batch, rng, gold_structure=structure == "gold")
+
+  # -- evaluation ------------------------------------------------------------
+
+  def parse(self, model, examples: list[dict]) -> list[list[tuple[int, int]]]:
+    """Per dialogue, the predicted (parent, relation id) of EDUs 1..n-1."""
+    config = self.discourse_config(shuffle=False)
+    if not hasattr(self, "_predict"):  # one jitted function per task: compiled once per batch shape
+      self._predict = nnx.jit(lambda m, b: (lambda o: (o["parents"], o["relations"]))(m(b)))
+    order = sorted(range(len(examples)), key=lambda k: len(examples[k]["edu_texts"]))
+    out: list[list[tuple[int, int]]] = [[] for _ in examples]
+    size = self.config.eval.batch_size
+    for start in range(0, len(order), size):
+      chunk = order[start:start + size]
+      batch = dp.pad_examples([examples[k] for k in chunk], self.tokenizer, config, self.feature_table, rows=size)
+      batch = {k: jnp.asarray(v) for k, v in batch.items() if not k.startswith("rel_")}
+      parents, relations = (np.asarray(x) for x in self._predict(model, batch))
+      for row, k in enumerate(chunk):
+        n = len(examples[k]["edu_texts"])
+        out[k] = [(int(parents[row, j]), int(relations[row, j])) for j in range(1, n)]
+    return out
+
+  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
+    preds = self.parse(model, examples)
+    golds = [dp.gold_links(ex) for ex in examples]
+    scores = metrics_lib.discourse_f1(golds, preds, max_distance=self.config.model.max_edu_dist)
+    scores = {k: float(v) for k, v in scores.items()}
+    scores["dialogues"] = float(len(examples))
+    if out_dir:
+      text = pipeline.as_text
+      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
+        for ex, gold, pred in zip(examples, golds, preds):
+          f.write(json.dumps({
+              "session_id": text(ex["session_id"]),
+              "edus": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["edu_texts"], ex["edu_images"])],
+              "speakers": [int(s) for s in ex["edu_speakers"]],
+              "gold": [[p, c, self.relations[r]] for p, c, r in gold],
+              "prediction": [[p, j, self.relations[r]] for j, (p, r) in enumerate(pred, start=1)]},
+              ensure_ascii=False) + "\n")
+    return scores
