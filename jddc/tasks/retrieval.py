@@ -150,13 +150,13 @@ class RetrievalTask(base.Task):
   def _embedder(self, model):
     """batch -> float32[B, D] context embeddings for the text index, and a fingerprint of its weights."""
     if self.config.retrieval.embedder == "bert":
-      from jddc.models import bert, convert
+      from jddc.models import convert
 
       path = self.config.retrieval.bert_init_from
       if not path:
         raise ValueError("retrieval.embedder='bert' needs retrieval.bert_init_from=<a BERT folder in the "
                          "Hugging Face layout> (and data.tokenizer set to the same folder)")
-      encoder = convert.load_bert(path)
+      encoder = convert.bert_from_pretrained(path)
       embed = nnx.jit(lambda m, t, k: m.mean_embedding(t, attention_mask=k))
       return (lambda b: embed(encoder, b["context_tokens"], b["context_mask"])), f"bert:{os.path.abspath(path)}"
     encoder = model.context_encoder
