@@ -1,5 +1,6 @@
 """Retrieval: the ScaNN index against exact search, save/reload, TransResNet pieces, the index reused by eval."""
 
+import json
 import os
 
 import jax
@@ -80,3 +81,49 @@ def test_in_batch_loss_is_cross_entropy_on_the_diagonal():
   np.testing.assert_allclose(loss, expected, rtol=1e-5)
   np.testing.assert_array_equal(correct, scores.argmax(1) == np.arange(4))
 
+
+
+def test_bert_embedder_indexes_hf_mean_embeddings(tiny_release, tmp_path):
+  """The paper's first stage: a pretrained BERT's masked-mean embeddings (here a tiny random HF BertModel)."""
+  torch = pytest.importorskip("torch")
+  transformers = pytest.importorskip("transformers")
+  from jddc import configuration, train
+  from jddc.data import release, tokenizers
+
+  cache = tmp_path / "cache"
+  cache.mkdir()
+  os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  folder = tmp_path / "bert"
+  folder.mkdir()
+  r = release.read_release(tiny_release, check_images=False)
+  chars = sorted({c for s in r.sessions.values() for m in s.messages if m.text for c in m.text.lower()})
+  entries = tokenizers.write_test_vocab(folder / "vocab.txt", chars)
+  torch.manual_seed(0)
+  hf = transformers.BertModel(transformers.BertConfig(vocab_size=len(entries), hidden_size=32, num_hidden_layers=1,
+                                                      num_attention_heads=2, intermediate_size=64,
+                                                      max_position_embeddings=128)).eval()
+  hf.save_pretrained(folder)
+
+  config = configuration.load_config("configs/response_retrieval_text.py:tiny")
+  with config.unlocked():
+    config.data.cache_dir = str(cache)
+    config.data.tokenizer = str(folder)
+    config.retrieval.embedder = "bert"
+    config.retrieval.bert_init_from = str(folder)
+    config.train.steps = 10
+    config.train.eval_every = 10
+  workdir = tmp_path / "run"
+  results = train.train_and_evaluate(config, str(workdir))
+  assert 0.0 < results["candidates_per_example"] <= 40 and 0.0 <= results["candidate_recall"] <= 100.0
+  info = json.load(open(workdir / "index" / "text" / "index_info.json"))
+  assert info["fingerprint"].startswith(f"bert:{folder}") and info["dim"] == 32
+
+  task, _, _ = train.setup(config, str(workdir))
+  first = task.features(task.pipeline_config()).map(task.sources["train"][0])
+  tokens = torch.tensor(first["context_tokens"][None], dtype=torch.long)
+  mask = torch.tensor(first["context_mask"][None], dtype=torch.long)
+  with torch.no_grad():
+    hidden = hf(input_ids=tokens, attention_mask=mask).last_hidden_state
+  expected = (hidden * mask[..., None]).sum(1) / mask.sum()
+  indexed = np.load(workdir / "index" / "text" / "dataset.npy")[0]
+  np.testing.assert_allclose(indexed, expected[0].numpy(), atol=1e-4)

@@ -94,8 +94,18 @@ class RetrievalTask(base.Task):
       self.tokenizer = base.tokenizer(self.config)
     with base.stage("image features"):
       self.feature_table = features.feature_table(self.config) if self.multimodal else None
-    if self.config.retrieval.embedder not in ("context_encoder", "bert"):
-      raise ValueError(f"retrieval.embedder {self.config.retrieval.embedder!r}: expected 'context_encoder' or 'bert'")
+    r = self.config.retrieval
+    if r.embedder not in ("context_encoder", "bert"):
+      raise ValueError(f"retrieval.embedder {r.embedder!r}: expected 'context_encoder' or 'bert'")
+    self._bert = None
+    if r.embedder == "bert":
+      from jddc.models import convert
+
+      if not r.bert_init_from:
+        raise ValueError("retrieval.embedder='bert' needs retrieval.bert_init_from=<a BERT folder in the "
+                         "Hugging Face layout> (and data.tokenizer set to the same folder)")
+      with base.stage("pretrained BERT embedder"):
+        self._bert = convert.bert_from_pretrained(r.bert_init_from)  # frozen; built outside the run's mesh
     self._bank = None
 
   def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
@@ -149,16 +159,10 @@ class RetrievalTask(base.Task):
 
   def _embedder(self, model):
     """batch -> float32[B, D] context embeddings for the text index, and a fingerprint of its weights."""
-    if self.config.retrieval.embedder == "bert":
-      from jddc.models import convert
-
-      path = self.config.retrieval.bert_init_from
-      if not path:
-        raise ValueError("retrieval.embedder='bert' needs retrieval.bert_init_from=<a BERT folder in the "
-                         "Hugging Face layout> (and data.tokenizer set to the same folder)")
-      encoder = convert.bert_from_pretrained(path)
+    if self._bert is not None:
       embed = nnx.jit(lambda m, t, k: m.mean_embedding(t, attention_mask=k))
-      return (lambda b: embed(encoder, b["context_tokens"], b["context_mask"])), f"bert:{os.path.abspath(path)}"
+      path = os.path.abspath(self.config.retrieval.bert_init_from)
+      return (lambda b: embed(self._bert, b["context_tokens"], b["context_mask"])), f"bert:{path}"
     encoder = model.context_encoder
     embed = nnx.jit(lambda m, t, k: m(t, k))
     digest = hashlib.sha256()
