@@ -170,11 +170,35 @@ def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigD
   })
 
 
+def transresnet(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
+  """TransResNet re-ranker (BASELINES.md §1): ParlAI's 300-d, 2 layers, 2 heads, FFN 1200 at `base`."""
+  dims = {"tiny": (32, 1, 2, 64), "small": (128, 2, 2, 512), "base": (300, 2, 2, 1200)}[check_size(size)]
+  return ml_collections.ConfigDict({
+      "name": "transresnet", "vocab_size": 0, "n_positions": {"tiny": 128, "small": 256, "base": 512}[size],
+      "d_model": dims[0], "n_layer": dims[1], "n_head": dims[2], "d_ff": dims[3], "hidden_dim": dims[0],
+      "dropout": 0.0 if size == "tiny" else 0.2, "attn_dropout": 0.0 if size == "tiny" else 0.2,
+      "image_feature_dim": image_feature_dim,
+  })
+
+
+def retrieval(size: str) -> ml_collections.ConfigDict:
+  """Candidate retrieval (BASELINES.md §1): top 40 by context embedding, +10 by image feature."""
+  check_size(size)
+  return ml_collections.ConfigDict({
+      "embedder": "context_encoder",  # or "bert": a pretrained BERT from bert_init_from (the paper's)
+      "bert_init_from": "",
+      "text_candidates": 40,
+      "image_candidates": 10,
+      "distance": "squared_l2",  # the paper's Faiss IndexFlatL2
+  })
+
+
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
 MODELS["bert"] = bert
 MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
 MODELS["deep_sequential"] = lambda size: deep_sequential(size, 0)
-OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
+MODELS["transresnet"] = lambda size: transresnet(size, 0)
+OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding, "retrieval": retrieval}
 
 
 def reference(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

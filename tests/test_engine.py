@@ -17,7 +17,7 @@ from jddc.tasks import REGISTRY
 REPO = configuration.REPO_ROOT
 CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py"))
-RUN_CONFIGS = ("response_text", "response_mm", "image_category")
+RUN_CONFIGS = ("response_text", "response_mm", "image_category", "response_retrieval_text", "response_retrieval_mm")
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +89,14 @@ def test_tiny_run_end_to_end(name, data_cache, tmp_path):
   if config.task == "response":
     assert set(rows[0]) >= {"context", "images", "reference", "prediction"}
     assert any(r["prediction"] for r in rows)
+  index_info = tmp_path / "index" / "text" / "index_info.json"
+  if config.task == "retrieval":
+    assert 0.0 < results["candidates_per_example"] <= config.retrieval.text_candidates + config.retrieval.image_candidates
+    stamp = os.path.getmtime(index_info)
   assert train.evaluate(config, str(tmp_path)) == results  # --mode=eval: the same best checkpoint
-  if config.task == "response":
+  if config.task == "retrieval":
+    assert os.path.getmtime(index_info) == stamp  # the saved index was reloaded, not rebuilt
+  if config.task in ("response", "retrieval"):
     task, model = train.load_model(config, str(tmp_path))
     example = task.sources["test"][0]
     inputs = [{"context_texts": [t.decode() for t in example["context_texts"]],

@@ -5,6 +5,7 @@ from jddc.tasks.discourse import DiscourseTask
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
 from jddc.tasks.summary import ExtractiveSummaryTask, PointerGeneratorTask
+from jddc.tasks.retrieval import RetrievalTask
 
 REGISTRY: dict[str, type[Task]] = {
     "response": ResponseTask,
@@ -12,6 +13,7 @@ REGISTRY: dict[str, type[Task]] = {
     "summary_extractive": ExtractiveSummaryTask,
     "summary_pgn": PointerGeneratorTask,
     "discourse": DiscourseTask,
+    "retrieval": RetrievalTask,
 }
 
 

@@ -1,0 +1,269 @@
+"""Retrieval-based response selection (Table 5, "Text-only / Multimodal Retrieval"; BASELINES.md §1).
+
+Candidates: the responses of the training examples nearest to the dialogue, by the
+masked-mean embedding of its context + query (ScaNN, top `text_candidates`), plus, in the
+multimodal row, the responses of the training examples whose latest image is nearest to
+the dialogue's latest image by ResNet-18 feature (top `image_candidates`). A TransResNet
+re-ranker (`jddc.models.transresnet`, trained with in-batch negatives) scores them and the
+best one is the output.
+
+The context embedder (`retrieval.embedder`):
+  "bert"            the paper's: a frozen BERT's masked-mean last hidden states, imported
+                    from `retrieval.bert_init_from` (bert-base-chinese in the Hugging Face
+                    layout; set `data.tokenizer` to the same folder);
+  "context_encoder" without a pretrained BERT (the default here: nothing is downloaded):
+                    the trained re-ranker's own context Transformer (masked mean), i.e. a
+                    dual-encoder first stage.
+Indexes are saved under `<workdir>/index/{text,image}` with a fingerprint of the vectors
+they hold (the embedder's weights, the training data, the image features), and reloaded
+when the fingerprint matches.
+
+Batch features (L = data.max_len, R = data.max_response_len, F = image feature dim):
+  context_tokens int32[L], context_mask int32[L]    [CLS] {speaker} text-or-[IMG] [SEP] ... [AGENT]
+  response_tokens int32[R], response_mask int32[R]
+  image_features float32[F], has_image bool[]        the latest image in the window (multimodal)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Optional
+
+import grain
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jddc import metrics as metrics_lib
+from jddc import retrieval
+from jddc.data import pipeline, tfds_builder
+from jddc.models import transresnet
+from jddc.tasks import base
+
+
+class RetrievalFeatures(grain.transforms.Map):
+  """A response example -> the batch features of the module docstring."""
+
+  def __init__(self, tokenizer, config: pipeline.PipelineConfig, feature_table=None, feature_dim: int = 0):
+    self.tokenizer, self.config = tokenizer, config
+    self.feature_table, self.feature_dim = feature_table, feature_dim
+
+  def map(self, example: dict) -> dict:
+    cfg, tok = self.config, self.tokenizer
+    window = dataclasses.replace(cfg, max_response_len=0, max_images=1)
+    tokens, _, kept = pipeline.encode_dialogue(example, tok, window, with_response=False)
+    response = tok.encode(pipeline.as_text(example.get("response", "")))[:cfg.max_response_len]
+    out = {"context_tokens": _pad(tokens, cfg.max_len), "context_mask": _pad([1] * len(tokens), cfg.max_len),
+           "response_tokens": _pad(response, cfg.max_response_len),
+           "response_mask": _pad([1] * len(response), cfg.max_response_len)}
+    if self.feature_dim:
+      features = np.zeros((self.feature_dim,), np.float32)
+      if kept:
+        index, table = self.feature_table
+        features = table[index[kept[-1][1]]]
+      out["image_features"], out["has_image"] = features, np.bool_(bool(kept))
+    return out
+
+
+def _pad(values: list[int], length: int) -> np.ndarray:
+  out = np.zeros((length,), np.int32)
+  out[:len(values)] = values[:length]
+  return out
+
+
+class RetrievalTask(base.Task):
+  metric = "bleu"
+  metric_mode = "max"
+
+  @property
+  def multimodal(self) -> bool:
+    return self.config.model.image_feature_dim > 0
+
+  def prepare(self) -> None:
+    from jddc import features
+
+    with base.stage("corpus"):
+      self.release = base.release_dir(self.config)
+    with base.stage("tfds shards"):
+      self.sources = base.data_sources(self.config, "response")
+    with base.stage("tokenizer"):
+      self.tokenizer = base.tokenizer(self.config)
+    with base.stage("image features"):
+      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    r = self.config.retrieval
+    if r.embedder not in ("context_encoder", "bert"):
+      raise ValueError(f"retrieval.embedder {r.embedder!r}: expected 'context_encoder' or 'bert'")
+    self._bert = None
+    if r.embedder == "bert":
+      from jddc.models import convert
+
+      if not r.bert_init_from:
+        raise ValueError("retrieval.embedder='bert' needs retrieval.bert_init_from=<a BERT folder in the "
+                         "Hugging Face layout> (and data.tokenizer set to the same folder)")
+      with base.stage("pretrained BERT embedder"):
+        self._bert = convert.bert_from_pretrained(r.bert_init_from)  # frozen; built outside the run's mesh
+    self._bank = None
+
+  def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
+    d = self.config.data
+    kw.setdefault("batch_size", self.config.train.batch_size)
+    return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, max_images=1,
+                                   image_size=0, seed=self.config.seed, worker_count=d.worker_count, **kw)
+
+  def features(self, config: pipeline.PipelineConfig) -> RetrievalFeatures:
+    dim = self.config.model.image_feature_dim
+    return RetrievalFeatures(self.tokenizer, config, self.feature_table, dim)
+
+  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
+    m = self.config.model
+    return transresnet.TransResNet(transresnet.TransResNetConfig(
+        vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
+        n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff, hidden_dim=m.hidden_dim, dropout=m.dropout,
+        attn_dropout=m.attn_dropout, image_feature_dim=m.image_feature_dim), rngs=rngs)
+
+  def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
+    config = self.pipeline_config(process_index=process_index, process_count=process_count)
+    return pipeline.make_dataset(self.sources["train"], self.features(config), config)
+
+  def _image_args(self, batch) -> tuple:
+    return (batch["image_features"], batch["has_image"]) if self.multimodal else ()
+
+  def loss(self, model, batch, rng):
+    rngs = nnx.Rngs(dropout=rng)
+    dialogues = model.encode_dialogue(batch["context_tokens"], batch["context_mask"], *self._image_args(batch),
+                                      deterministic=False, rngs=rngs)
+    responses = model.encode_responses(batch["response_tokens"], batch["response_mask"], deterministic=False,
+                                       rngs=rngs)
+    loss, correct = transresnet.in_batch_loss(dialogues, responses)
+    n = jnp.float32(loss.shape[0])
+    return loss.mean(), {"in_batch_loss": (loss.sum(), n), "in_batch_hits1": (100.0 * correct.sum(), n)}
+
+  # -- evaluation ------------------------------------------------------------
+
+  def _encode_all(self, fn, examples: list[dict]) -> dict[str, np.ndarray]:
+    """Runs `fn(batch) -> {name: [B, ...]}` over examples in fixed-size batches (one compilation)."""
+    config = self.pipeline_config(shuffle=False, num_epochs=1, drop_remainder=False)
+    transform, size = self.features(config), self.config.eval.batch_size
+    outputs: dict[str, list] = {}
+    for start in range(0, len(examples), size):
+      rows = [transform.map(e) for e in examples[start:start + size]]
+      rows += [rows[-1]] * (size - len(rows))
+      batch = {k: jnp.asarray(np.stack([r[k] for r in rows])) for k in rows[0]}
+      for name, value in fn(batch).items():
+        outputs.setdefault(name, []).append(np.asarray(value)[:min(size, len(examples) - start)])
+    return {k: np.concatenate(v) for k, v in outputs.items()}
+
+  def _embedder(self, model):
+    """batch -> float32[B, D] context embeddings for the text index, and a fingerprint of its weights."""
+    if self._bert is not None:
+      embed = nnx.jit(lambda m, t, k: m.mean_embedding(t, attention_mask=k))
+      path = os.path.abspath(self.config.retrieval.bert_init_from)
+      return (lambda b: embed(self._bert, b["context_tokens"], b["context_mask"])), f"bert:{path}"
+    encoder = model.context_encoder
+    embed = nnx.jit(lambda m, t, k: m(t, k))
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(nnx.state(encoder, nnx.Param)):
+      digest.update(np.asarray(leaf).tobytes())
+    return (lambda b: embed(encoder, b["context_tokens"], b["context_mask"])), digest.hexdigest()[:16]
+
+  def _index(self, name: str, vectors_fn, fingerprint: str) -> retrieval.EmbeddingIndex:
+    folder = os.path.join(self.workdir, "index", name)
+    index = retrieval.EmbeddingIndex.load(folder, fingerprint)
+    if index is None:
+      index = retrieval.EmbeddingIndex.build(vectors_fn(), self.config.retrieval.distance)
+      if jax.process_index() == 0:
+        index.save(folder, fingerprint)
+    return index
+
+  def candidates(self, model, examples: list[dict]) -> list[list[int]]:
+    """Per example, ids into the training responses (`self._bank["responses"]`) of its candidates."""
+    r = self.config.retrieval
+    train = self._bank["examples"]
+    embed, weights = self._embedder(model)
+    data = f"{len(train)}:{tfds_builder.release_fingerprint(self.release)}"
+    text_index = self._index("text", lambda: self._encode_all(lambda b: {"v": embed(b)}, train)["v"],
+                             f"{weights}:{data}:{self.config.data.max_len}")
+    queries = self._encode_all(lambda b: {"v": embed(b)}, examples)["v"]
+    lists = [[ids] for ids in text_index.search(queries, r.text_candidates)[0]]
+    if self.multimodal and r.image_candidates:
+      has = self._bank["has_image"]
+      image_rows = np.flatnonzero(has)
+      if len(image_rows):
+        image_index = self._index("image", lambda: self._bank["image_features"][image_rows], f"image:{data}")
+        mine = self._encode_all(lambda b: {"f": b["image_features"], "h": b["has_image"]}, examples)
+        found = image_index.search(mine["f"], r.image_candidates)[0]
+        for row, (ids, has_image) in enumerate(zip(found, mine["h"])):
+          if has_image:
+            lists[row].append(image_rows[ids])
+    responses = self._bank["response_ids"]
+    out = []
+    for neighbour_lists in lists:
+      seen, ids = set(), []
+      for neighbours in neighbour_lists:
+        for i in neighbours:
+          rid = int(responses[int(i)])
+          if rid not in seen:
+            seen.add(rid)
+            ids.append(rid)
+      out.append(ids)
+    return out
+
+  def _build_bank(self) -> None:
+    """The training examples, their unique responses, and (multimodal) their latest image features."""
+    examples = base.first_examples(self.sources["train"], 0)
+    texts = [pipeline.as_text(e["response"]) for e in examples]
+    unique = sorted(set(texts))
+    position = {t: i for i, t in enumerate(unique)}
+    bank = {"examples": examples, "responses": unique, "response_ids": np.asarray([position[t] for t in texts])}
+    if self.multimodal:
+      f = self._encode_all(lambda b: {"f": b["image_features"], "h": b["has_image"]}, examples)
+      bank["image_features"], bank["has_image"] = f["f"], f["h"].astype(bool)
+    self._bank = bank
+
+  def select(self, model, examples: list[dict]) -> tuple[list[str], list[list[int]]]:
+    """(chosen response per example, candidate ids per example)."""
+    if self._bank is None:
+      self._build_bank()
+    cands = self.candidates(model, examples)
+    responses = self._bank["responses"]
+    encode_r = nnx.jit(lambda m, t, k: m.encode_responses(t, k))
+    encode_d = nnx.jit(lambda m, *a: m.encode_dialogue(*a))
+    response_rows = [{"response": t, "context_texts": [], "context_images": [], "context_speakers": []}
+                     for t in responses]
+    r_vecs = self._encode_all(lambda b: {"v": encode_r(model, b["response_tokens"], b["response_mask"])},
+                              response_rows)["v"]
+    d_vecs = self._encode_all(lambda b: {"v": encode_d(model, b["context_tokens"], b["context_mask"],
+                                                       *self._image_args(b))}, examples)["v"]
+    chosen = [responses[ids[int(np.argmax(r_vecs[ids] @ d))]] for d, ids in zip(d_vecs, cands)]
+    return chosen, cands
+
+  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
+    hyps, cands = self.select(model, examples)
+    refs = [pipeline.as_text(e["response"]) for e in examples]
+    responses = self._bank["responses"]
+    scores = metrics_lib.response_metrics(hyps, refs)
+    recalled = [ref in {responses[i] for i in ids} for ref, ids in zip(refs, cands)]
+    scores["candidate_recall"] = 100.0 * float(np.mean(recalled)) if examples else 0.0
+    scores["candidates_per_example"] = float(np.mean([len(c) for c in cands])) if examples else 0.0
+    scores["exact_match"] = 100.0 * float(np.mean([h == r for h, r in zip(hyps, refs)])) if examples else 0.0
+    scores["examples"] = float(len(examples))
+    if out_dir:
+      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
+        for ex, hyp, ref, ids in zip(examples, hyps, refs, cands):
+          f.write(json.dumps({"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
+                              "reference": ref, "prediction": hyp, "gold_in_candidates": ref in
+                              {responses[i] for i in ids}, "candidates": [responses[i] for i in ids[:5]]},
+                             ensure_ascii=False) + "\n")
+    return scores
+
+  def predict(self, model, examples: list[dict]) -> list[dict]:
+    missing = [k for k in ("context_texts", "context_images", "context_speakers") if any(k not in e for e in examples)]
+    if missing:
+      raise ValueError(f"predict inputs need fields {missing}")
+    hyps, _ = self.select(model, [{**e, "response": ""} for e in examples])
+    return [{**e, "prediction": p} for e, p in zip(examples, hyps)]
