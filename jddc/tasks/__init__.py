@@ -1,6 +1,7 @@
 """The task registry: config.task -> Task class. Every config must resolve here (tested)."""
 
 from jddc.tasks.base import Task
+from jddc.tasks.bertsum import BertSumTask
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
 from jddc.tasks.summary import ExtractiveSummaryTask, PointerGeneratorTask
@@ -10,6 +11,7 @@ REGISTRY: dict[str, type[Task]] = {
     "image_category": ImageCategoryTask,
     "summary_extractive": ExtractiveSummaryTask,
     "summary_pgn": PointerGeneratorTask,
+    "summary_bertsum": BertSumTask,
 }
 
 
