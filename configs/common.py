@@ -193,11 +193,33 @@ def retrieval(size: str) -> ml_collections.ConfigDict:
   })
 
 
+def bertsum(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
+  """BERTSUMABS (PreSumm): BERT encoder + pre-LN Transformer decoder, two Adams with Noam schedules.
+
+  `base` = PreSumm's: bert-base-chinese encoder, 6 x 768 decoder, 8 heads, ff 2048, dropout 0.2,
+  lr 0.002 / warmup 20000 (encoder) and 0.2 / 10000 (decoder). Smaller sizes train from scratch on
+  a CPU, with warmups and rates scaled to their step counts (peak lr = lr / sqrt(warmup)).
+  """
+  enc = {"tiny": (2, 64, 2, 128), "small": (2, 192, 4, 768), "base": (12, 768, 12, 3072)}[check_size(size)]
+  dec = {"tiny": (2, 2, 128), "small": (2, 4, 768), "base": (6, 8, 2048)}[size]
+  lr = {"tiny": (0.01, 10, 0.03, 10), "small": (0.02, 100, 0.04, 100), "base": (0.002, 20000, 0.2, 10000)}[size]
+  return ml_collections.ConfigDict({
+      "name": "bertsum", "vocab_size": 0, "n_layer": enc[0], "d_model": enc[1], "n_head": enc[2], "d_ff": enc[3],
+      "n_positions": 512, "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
+      "dec_layers": dec[0], "dec_heads": dec[1], "dec_ff": dec[2],
+      "dec_dropout": {"tiny": 0.0, "small": 0.2, "base": 0.2}[size],
+      "image_feature_dim": image_feature_dim, "label_smoothing": 0.1,
+      "lr_encoder": lr[0], "warmup_encoder": lr[1], "lr_decoder": lr[2], "warmup_decoder": lr[3],
+      "init_from": "",  # a Hugging Face BERT folder (bert-base-chinese) for the encoder; first run only
+  })
+
+
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
 MODELS["bert"] = bert
 MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
 MODELS["deep_sequential"] = lambda size: deep_sequential(size, 0)
 MODELS["transresnet"] = lambda size: transresnet(size, 0)
+MODELS["bertsum"] = lambda size: bertsum(size, 0)
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding, "retrieval": retrieval}
 
 

@@ -86,9 +86,10 @@ class Embeddings(nnx.Module):
     self.LayerNorm = _norm(config)  # pylint: disable=invalid-name  (the checkpoint's name)
     self.dropout = nnx.Dropout(config.hidden_dropout)
 
-  def __call__(self, tokens, token_type_ids, positions, *, deterministic=True, rngs=None):
-    """int32[B, L] x3 -> [B, L, d]."""
-    x = self.word_embeddings(tokens) + self.token_type_embeddings(token_type_ids) + self.position_embeddings(positions)
+  def __call__(self, tokens, token_type_ids, positions, *, word_vectors=None, deterministic=True, rngs=None):
+    """int32[B, L] x3 -> [B, L, d]; `word_vectors` [B, L, d] replace the word embeddings of `tokens`."""
+    words = self.word_embeddings(tokens) if word_vectors is None else word_vectors
+    x = words + self.token_type_embeddings(token_type_ids) + self.position_embeddings(positions)
     return self.dropout(self.LayerNorm(x), deterministic=deterministic, rngs=rngs)
 
 
@@ -209,7 +210,8 @@ class Bert(nnx.Module):
 
   def encode(self, tokens: jax.Array, *, attention_mask: Optional[jax.Array] = None,
              token_type_ids: Optional[jax.Array] = None, positions: Optional[jax.Array] = None,
-             deterministic: bool = True, rngs: Optional[nnx.Rngs] = None) -> jax.Array:
+             word_vectors: Optional[jax.Array] = None, deterministic: bool = True,
+             rngs: Optional[nnx.Rngs] = None) -> jax.Array:
     """The last hidden states.
 
     Args:
@@ -218,6 +220,8 @@ class Bert(nnx.Module):
         None: all tokens.
       token_type_ids: int32[B, L] segment A (0) / B (1). None: 0.
       positions: int32[B, L]. None: 0..L-1.
+      word_vectors: [B, L, d] used instead of the word embeddings of `tokens` (e.g. with
+        image features placed at `[IMG]` tokens). None: `word_embeddings(tokens)`.
       deterministic: no dropout. With False, `rngs` must have a `dropout` stream.
       rngs: `nnx.Rngs` for dropout.
 
@@ -234,7 +238,8 @@ class Bert(nnx.Module):
     if attention_mask is None:
       attention_mask = jnp.ones((b, l), jnp.int32)
     mask = (attention_mask != 0)[:, None, None, :]
-    x = self.embeddings(tokens, token_type_ids, positions, deterministic=deterministic, rngs=rngs)
+    x = self.embeddings(tokens, token_type_ids, positions, word_vectors=word_vectors, deterministic=deterministic,
+                        rngs=rngs)
     return self.encoder(x, mask, deterministic=deterministic, rngs=rngs)
 
   def __call__(self, tokens: jax.Array, **kwargs) -> tuple[jax.Array, jax.Array]:

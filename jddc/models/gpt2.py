@@ -263,10 +263,7 @@ class GPT2(nnx.Module):
       raise ValueError("image_features given to a text-only model (image_feature_dim=0)")
     if image_positions is None:
       raise ValueError("image_features need image_positions")
-    images = self.image_proj(image_features)
-    onehot = (image_positions[:, :, None] == jnp.arange(x.shape[1])[None, None, :]).astype(x.dtype)
-    keep = 1 - onehot.max(axis=1)[:, :, None]
-    return x * keep + jnp.einsum("bil,bid->bld", onehot, images.astype(x.dtype))
+    return layers.place_at(x, self.image_proj(image_features), image_positions)
 
 
 def lm_loss(logits: jax.Array, tokens: jax.Array, loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -88,6 +88,13 @@ class Embed(nnx.Module):
     return jnp.einsum("...d,vd->...v", x.astype(self.dtype), emb, preferred_element_type=jnp.float32)
 
 
+def place_at(x: jax.Array, values: jax.Array, positions: jax.Array) -> jax.Array:
+  """x [B, L, d] with x[b, positions[b, k]] replaced by values[b, k] ([B, K, d]); -1 positions are skipped."""
+  onehot = (positions[:, :, None] == jnp.arange(x.shape[1])[None, None, :]).astype(x.dtype)
+  keep = 1 - onehot.max(axis=1)[:, :, None]
+  return x * keep + jnp.einsum("bkl,bkd->bld", onehot, values.astype(x.dtype))
+
+
 def gelu_new(x: jax.Array) -> jax.Array:
   """GPT-2's GELU, the tanh approximation."""
   return jax.nn.gelu(x, approximate=True)

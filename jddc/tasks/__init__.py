@@ -2,6 +2,7 @@
 
 from jddc.tasks.base import Task
 from jddc.tasks.discourse import DiscourseTask
+from jddc.tasks.bertsum import BertSumTask
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
 from jddc.tasks.summary import ExtractiveSummaryTask, PointerGeneratorTask
@@ -14,6 +15,7 @@ REGISTRY: dict[str, type[Task]] = {
     "summary_pgn": PointerGeneratorTask,
     "discourse": DiscourseTask,
     "retrieval": RetrievalTask,
+    "summary_bertsum": BertSumTask,
 }
 
 
