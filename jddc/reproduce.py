@@ -1,0 +1,250 @@
+"""Runs every system of the paper and writes Tables 5-9 with our numbers beside the paper's.
+
+    python -m jddc.reproduce --preset=small --out=repro/small      # every row, 3 seeds
+    python -m jddc.reproduce --preset=tiny --out=/tmp/t --rows=response_text,summary_lead
+
+Each (row, seed) is one `python -m jddc.main` run in its own process, in
+`OUT/runs/<row>_seed<seed>/`; a run whose `results.json` exists is not run again, so an
+interrupted reproduction resumes where it stopped (and a half-finished run resumes from
+its own checkpoint). Written to OUT:
+  tables.md      Tables 5-9: ours (mean ± sd over seeds) beside the paper's, the checks
+                 of the paper's claims on our numbers, and wall time per row;
+  tables.csv     one line per (row, metric): table, row, label, metric, ours, sd, paper;
+  results.json   row -> {metric -> mean}, with `_sd`, `_seeds` and `_wall_s` entries;
+  text_vs_mm.png the main metric of each text-only / multimodal pair, with sd error bars.
+A row whose config does not exist yet is reported as missing, never filled in.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from typing import Optional, Sequence
+
+from absl import app, flags
+
+from jddc import paper_tables as pt
+
+PRESETS = {"tiny": (0,), "small": (0, 1, 2), "base": (0, 1, 2)}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def define_flags() -> None:
+  flags.DEFINE_enum("preset", "small", sorted(PRESETS), "Config size of every row.")
+  flags.DEFINE_string("out", None, "Output folder (runs, logs, tables).")
+  flags.DEFINE_list("rows", [], "Only these rows (default: all).")
+  flags.DEFINE_list("seeds", [], "Seeds of trained rows (default: the preset's).")
+  flags.DEFINE_boolean("report_only", False, "Write the tables from finished runs; run nothing.")
+  flags.mark_flags_as_required(["out"])
+
+
+def config_path(row: pt.Row) -> str:
+  return os.path.join(REPO, "configs", f"{row.name}.py")
+
+
+def run_dir(out: str, row: pt.Row, seed: int) -> str:
+  return os.path.join(out, "runs", f"{row.name}_seed{seed}")
+
+
+def run_row(out: str, row: pt.Row, seed: int, preset: str) -> tuple[str, float]:
+  """Trains and evaluates one (row, seed) in a subprocess -> (status, wall seconds)."""
+  workdir = run_dir(out, row, seed)
+  if os.path.isfile(os.path.join(workdir, "results.json")):
+    return "done before", 0.0
+  os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+  log_path = os.path.join(out, "logs", f"{row.name}_seed{seed}.log")
+  command = [sys.executable, "-m", "jddc.main", f"--config={config_path(row)}:{preset}",
+             f"--config.seed={seed}", f"--workdir={os.path.abspath(workdir)}"]
+  start = time.perf_counter()
+  with open(log_path, "a", encoding="utf-8") as log:
+    log.write(" ".join(command) + "\n")
+    log.flush()
+    code = subprocess.call(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+  wall = time.perf_counter() - start
+  return ("ok" if code == 0 else f"failed (exit {code}; see {log_path})"), wall
+
+
+def read_results(out: str, row: pt.Row, seeds: Sequence[int]) -> list[dict]:
+  found = []
+  for seed in (seeds if row.seeded else seeds[:1]):
+    path = os.path.join(run_dir(out, row, seed), "results.json")
+    if os.path.isfile(path):
+      with open(path, encoding="utf-8") as f:
+        found.append(json.load(f))
+  return found
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+  """Mean and sample standard deviation (0 for a single value)."""
+  mean = sum(values) / len(values)
+  if len(values) < 2:
+    return mean, 0.0
+  return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def aggregate(results: list[dict], keys: Sequence[str]) -> dict:
+  """Per-seed results -> {key: mean, key_sd: sd, _seeds: n} over the keys every seed has."""
+  summary = {"_seeds": len(results)}
+  for key in keys:
+    values = [float(r[key]) for r in results if key in r]
+    if values:
+      summary[key], summary[f"{key}_sd"] = mean_sd(values)
+  return summary
+
+
+def _fmt(summary: Optional[dict], key: str) -> str:
+  if not summary or key not in summary:
+    return "–"
+  if summary["_seeds"] > 1:
+    return f"{summary[key]:.2f} ± {summary[key + '_sd']:.2f}"
+  return f"{summary[key]:.2f}"
+
+
+def check_claims(summaries: dict[str, dict]) -> list[tuple[str, str]]:
+  """Each of the paper's orderings on our numbers -> (claim, "holds" / "fails: ..." / "n/a: ...")."""
+  checks = []
+  for mm, text in pt.TWINS:
+    metric = pt.TABLES[pt.ROW_INDEX[mm].table].main
+    claim = f"{mm} beats {text} on {metric} by more than the seed spread"
+    a, b = summaries.get(mm), summaries.get(text)
+    if not a or not b or metric not in a or metric not in b:
+      checks.append((claim, "n/a: not run"))
+      continue
+    margin = (a[metric] - a[metric + "_sd"]) - (b[metric] + b[metric + "_sd"])
+    verdict = "holds" if margin > 0 else "fails"
+    checks.append((claim, f"{verdict}: {_fmt(a, metric)} vs {_fmt(b, metric)}"))
+  for claim, better, worse, metric in pt.CLAIMS:
+    have = [r for r in better + worse if summaries.get(r) and metric in summaries[r]]
+    if len(have) < len(better) + len(worse):
+      checks.append((claim, f"n/a: missing {sorted(set(better + worse) - set(have))}"))
+      continue
+    low = min(summaries[r][metric] for r in better)
+    high = max(summaries[r][metric] for r in worse)
+    checks.append((claim, f"{'holds' if low > high else 'fails'}: worst better {low:.2f} vs best worse {high:.2f}"))
+  return checks
+
+
+def write_tables(out: str, preset: str, summaries: dict[str, dict], walls: dict[str, float],
+                 statuses: dict[str, str]) -> None:
+  lines = [f"# Tables 5-9 on the embedded corpus, preset `{preset}`", "",
+           "Ours: mean ± sample sd over seeds (one run for deterministic rows); paper: the published figure.", ""]
+  with open(os.path.join(out, "tables.csv"), "w", newline="", encoding="utf-8") as f:
+    writer = csv.writer(f)
+    writer.writerow(["table", "row", "label", "metric", "ours", "sd", "seeds", "paper"])
+    for table in pt.TABLES.values():
+      lines += [f"## Table {table.number}: {table.title}", ""]
+      header = ["row"] + [f"{h} (ours)" for h, _ in table.columns] + [f"{h} (paper)" for h, _ in table.columns]
+      lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+      for row in (r for r in pt.ROWS if r.table == table.number):
+        s = summaries.get(row.name)
+        ours = [_fmt(s, k) for _, k in table.columns]
+        paper = [f"{row.paper[k]:.2f}" if k in row.paper else "–" for _, k in table.columns]
+        label = f"{row.label} (`{row.name}`)" + ("" if s else f" — {statuses.get(row.name, 'not run')}")
+        lines.append("| " + " | ".join([label] + ours + paper) + " |")
+        for header_name, key in table.columns:
+          writer.writerow([table.number, row.name, row.label, key,
+                           f"{s[key]:.4f}" if s and key in s else "", f"{s[key + '_sd']:.4f}" if s and key in s else "",
+                           s["_seeds"] if s else 0, row.paper.get(key, "")])
+      lines.append("")
+  lines += ["## The paper's claims on our numbers", ""]
+  lines += [f"- {claim}: **{verdict}**" for claim, verdict in check_claims(summaries)]
+  lines += ["", "## Wall time (all seeds of a row; 0 = finished in an earlier invocation)", "",
+            "| row | seconds |", "|---|---|"]
+  lines += [f"| {name} | {wall:.0f} |" for name, wall in walls.items()]
+  lines.append(f"| total | {sum(walls.values()):.0f} |")
+  with open(os.path.join(out, "tables.md"), "w", encoding="utf-8") as f:
+    f.write("\n".join(lines) + "\n")
+
+
+def plot_twins(out: str, summaries: dict[str, dict]) -> str:
+  """Bar chart of each text-only / multimodal pair's main metric -> the PNG's path."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt
+
+  pairs = [(mm, text) for mm, text in pt.TWINS if mm in summaries or text in summaries]
+  fig, ax = plt.subplots(figsize=(1.8 * max(len(pairs), 1) + 2, 4))
+  for i, (mm, text) in enumerate(pairs):
+    metric = pt.TABLES[pt.ROW_INDEX[mm].table].main
+    for offset, name, colour in ((-0.2, text, "#9aa5b1"), (0.2, mm, "#2f6fb0")):
+      s = summaries.get(name)
+      if s and metric in s:
+        ax.bar(i + offset, s[metric], width=0.4, yerr=s[metric + "_sd"], color=colour, capsize=3,
+               label=("text-only" if colour == "#9aa5b1" else "multimodal") if i == 0 else None)
+  ax.set_xticks(range(len(pairs)))
+  ax.set_xticklabels([f"T{pt.ROW_INDEX[mm].table} {pt.TABLES[pt.ROW_INDEX[mm].table].main}\n"
+                      f"{mm.rsplit('_', 1)[0]}" for mm, _ in pairs], fontsize=8)
+  ax.set_ylabel("score (%)")
+  ax.set_title("Text-only vs multimodal (mean ± sd over seeds)")
+  if pairs:
+    ax.legend()
+  fig.tight_layout()
+  path = os.path.join(out, "text_vs_mm.png")
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[int] = (),
+              report_only: bool = False) -> dict:
+  """Runs the rows (all by default), then writes the tables; returns results.json's content."""
+  unknown = sorted(set(rows) - set(pt.ROW_INDEX))
+  if unknown:
+    raise ValueError(f"unknown rows {unknown}; known: {[r.name for r in pt.ROWS]}")
+  selected = [r for r in pt.ROWS if not rows or r.name in rows]
+  seeds = tuple(seeds) or PRESETS[preset]
+  os.makedirs(out, exist_ok=True)
+  timings_path = os.path.join(out, "timings.json")
+  walls = json.load(open(timings_path, encoding="utf-8")) if os.path.isfile(timings_path) else {}
+  statuses, failed = {}, []
+  for row in selected:
+    if not os.path.isfile(config_path(row)):
+      statuses[row.name] = f"missing: configs/{row.name}.py does not exist yet"
+      print(f"[{row.name}] {statuses[row.name]}", flush=True)
+      continue
+    for seed in (seeds if row.seeded else seeds[:1]):
+      if report_only:
+        continue
+      status, wall = run_row(out, row, seed, preset)
+      key = f"{row.name}_seed{seed}"
+      walls[key] = walls.get(key, 0.0) + wall
+      with open(timings_path, "w", encoding="utf-8") as f:
+        json.dump(walls, f, indent=1)
+      print(f"[{row.name} seed {seed}] {status} ({wall:.0f} s)", flush=True)
+      if status.startswith("failed"):
+        failed.append(key)
+        statuses[row.name] = status
+  summaries = {}
+  for row in selected:
+    found = read_results(out, row, seeds)
+    if found:
+      summaries[row.name] = aggregate(found, [k for _, k in pt.TABLES[row.table].columns])
+  row_walls = {r.name: sum(v for k, v in walls.items() if k.rsplit("_seed", 1)[0] == r.name) for r in selected}
+  for name, wall in row_walls.items():
+    if name in summaries:
+      summaries[name]["_wall_s"] = round(wall, 1)
+  write_tables(out, preset, summaries, row_walls, statuses)
+  with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
+    json.dump(summaries, f, indent=1, sort_keys=True)
+  plot_twins(out, summaries)
+  print(f"wrote {out}/tables.md, tables.csv, results.json, text_vs_mm.png")
+  if failed:
+    raise RuntimeError(f"{len(failed)} run(s) failed: {failed} (logs in {out}/logs)")
+  return summaries
+
+
+def main(argv):
+  del argv
+  FLAGS = flags.FLAGS
+  reproduce(FLAGS.out, FLAGS.preset, FLAGS.rows, [int(s) for s in FLAGS.seeds], FLAGS.report_only)
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

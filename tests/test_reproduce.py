@@ -1,0 +1,70 @@
+"""`jddc.reproduce`: tables from finished runs, the paper's claims checked, resume, one real tiny row."""
+
+import csv
+import json
+import os
+
+import pytest
+
+from jddc import paper_tables as pt
+from jddc import reproduce
+
+
+def _fake_run(out, row, seed, **metrics):
+  path = reproduce.run_dir(out, pt.ROW_INDEX[row], seed)
+  os.makedirs(path, exist_ok=True)
+  with open(os.path.join(path, "results.json"), "w") as f:
+    json.dump(metrics, f)
+
+
+def test_every_row_has_a_table_and_paper_numbers():
+  assert len(pt.ROWS) == 15 and {r.table for r in pt.ROWS} == {5, 6, 7, 8, 9}
+  for row in pt.ROWS:
+    assert set(row.paper) == {k for _, k in pt.TABLES[row.table].columns}, row.name
+  for mm, text in pt.TWINS:
+    assert pt.ROW_INDEX[mm].table == pt.ROW_INDEX[text].table
+
+
+def test_tables_from_finished_runs(tmp_path):
+  out = str(tmp_path)
+  for seed, (text, mm) in enumerate([(20.0, 25.0), (21.0, 26.0), (22.0, 27.0)]):
+    _fake_run(out, "response_text", seed, bleu=text, rougeL=30.0, distinct1=1.0, distinct2=5.0)
+    _fake_run(out, "response_mm", seed, bleu=mm, rougeL=31.0, distinct1=1.0, distinct2=5.0)
+  _fake_run(out, "summary_lead", 0, rouge1=17.0, rouge2=2.0, rougeL=15.0)
+  _fake_run(out, "summary_lexrank", 0, rouge1=16.0, rouge2=2.0, rougeL=14.0)
+  summaries = reproduce.reproduce(out, "small", report_only=True)
+
+  assert summaries["response_mm"]["bleu"] == pytest.approx(26.0)
+  assert summaries["response_mm"]["bleu_sd"] == pytest.approx(1.0)
+  assert summaries["response_mm"]["_seeds"] == 3 and summaries["summary_lead"]["_seeds"] == 1
+  tables = open(os.path.join(out, "tables.md"), encoding="utf-8").read()
+  assert "| Multimodal GPT (`response_mm`) | 26.00 ± 1.00 | 31.00 ± 0.00 |" in tables
+  assert "| 10.21 | 22.14 | 0.25 | 3.27 |" in tables  # the paper's figures beside ours
+  assert "response_mm beats response_text on bleu by more than the seed spread: **holds" in tables
+  assert "LexRank beats Lead: **fails" in tables  # our fake LexRank is worse: reported, not hidden
+  assert "abstractive summarizers beat extractive ones: **n/a" in tables
+  with open(os.path.join(out, "tables.csv"), encoding="utf-8") as f:
+    lines = list(csv.DictReader(f))
+  assert len(lines) == sum(len(pt.TABLES[r.table].columns) for r in pt.ROWS)
+  lead = [l for l in lines if l["row"] == "summary_lead" and l["metric"] == "rouge2"][0]
+  assert float(lead["ours"]) == 2.0 and float(lead["paper"]) == 1.64
+  with open(os.path.join(out, "text_vs_mm.png"), "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unknown_row_is_an_error(tmp_path):
+  with pytest.raises(ValueError, match="unknown rows"):
+    reproduce.reproduce(str(tmp_path), "tiny", rows=["response_gpt9"])
+
+
+@pytest.mark.slow
+def test_tiny_row_runs_once_and_resumes(tmp_path):
+  out = str(tmp_path)
+  summaries = reproduce.reproduce(out, "tiny", rows=["response_text"])
+  assert 0.0 <= summaries["response_text"]["bleu"] <= 100.0
+  assert summaries["response_text"]["_wall_s"] > 0
+  first = os.path.getmtime(os.path.join(reproduce.run_dir(out, pt.ROW_INDEX["response_text"], 0), "results.json"))
+  reproduce.reproduce(out, "tiny", rows=["response_text"])  # done: not run again
+  assert os.path.getmtime(os.path.join(reproduce.run_dir(out, pt.ROW_INDEX["response_text"], 0),
+                                       "results.json")) == first
+  assert "Text-only GPT (`response_text`) |" in open(os.path.join(out, "tables.md"), encoding="utf-8").read()
