@@ -282,8 +282,10 @@ def test_beam_batched_equals_single_rows(model, prompts):
   kw = dict(max_new_tokens=6, eos_id=7, method="beam", beam_size=3, length_penalty=0.6, no_repeat_ngram=2,
             return_scores=True)
   batched = [np.asarray(a) for a in decoding.gpt2_generate(model, tokens, lengths, **kw)]
-  for b, n in enumerate(lengths):
-    alone = [np.asarray(a)[0] for a in decoding.gpt2_generate(model, tokens[b:b + 1, :n], lengths[b:b + 1], **kw)]
+  # Each row alone, with the batch's padding (one compilation), and row 0 without padding.
+  singles = [(b, tokens[b:b + 1]) for b in range(len(lengths))] + [(0, tokens[:1, :lengths[0]])]
+  for b, row in singles:
+    alone = [np.asarray(a)[0] for a in decoding.gpt2_generate(model, row, lengths[b:b + 1], **kw)]
     np.testing.assert_array_equal(alone[0], batched[0][b])
     assert alone[1] == batched[1][b]
     np.testing.assert_allclose(alone[2], batched[2][b], rtol=1e-4)

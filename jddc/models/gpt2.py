@@ -278,6 +278,10 @@ def lm_loss(logits: jax.Array, tokens: jax.Array, loss_mask: jax.Array) -> tuple
   Returns:
     float32[] summed loss over the targets and float32[] number of targets.
   """
-  nll = optax.softmax_cross_entropy_with_integer_labels(logits[:, :-1].astype(jnp.float32), tokens[:, 1:])
-  mask = loss_mask[:, 1:].astype(jnp.float32)
+  # Position t predicts tokens[:, t + 1]; the last position gets a dummy target and weight
+  # 0. Slicing `logits[:, :-1]` instead would copy the [B, L - 1, V] logits and pad their
+  # gradient back to [B, L, V] (two extra passes over the largest tensor of a train step).
+  targets = jnp.concatenate([tokens[:, 1:], tokens[:, :1]], axis=1)
+  mask = jnp.concatenate([loss_mask[:, 1:], jnp.zeros_like(loss_mask[:, :1])], axis=1).astype(jnp.float32)
+  nll = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets)
   return (nll * mask).sum(), mask.sum()
