@@ -90,6 +90,7 @@ def test_tiny_run_end_to_end(name, data_cache, tmp_path):
   if config.task == "response":
     assert set(rows[0]) >= {"context", "images", "reference", "prediction"}
     assert any(r["prediction"] for r in rows)
+    assert not any("[SEP]" in r["prediction"] for r in rows)  # the end-of-response token is not text
   index_info = tmp_path / "index" / "text" / "index_info.json"
   if config.task == "retrieval":
     assert 0.0 < results["candidates_per_example"] <= config.retrieval.text_candidates + config.retrieval.image_candidates

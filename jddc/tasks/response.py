@@ -132,7 +132,8 @@ class ResponseTask(base.Task):
         min_new_tokens=d.min_new_tokens,
         **{k: jnp.asarray(v) for k, v in kwargs.items()})
     out, lengths = sharding.fetch(out), sharding.fetch(lengths)  # decoded over every process's devices
-    return [self.tokenizer.decode(row[:n].tolist()) for row, n in zip(out, lengths)]
+    eos = self.tokenizer.sep_id  # a row that ended includes its eos: not part of the text
+    return [self.tokenizer.decode([int(t) for t in row[:n] if t != eos]) for row, n in zip(out, lengths)]
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
