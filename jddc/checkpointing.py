@@ -59,15 +59,20 @@ class Checkpointer:
     self.best_metric = best_metric
     path = (lambda *parts: os.path.join(*parts)) if "://" in workdir else (
         lambda *parts: os.path.abspath(os.path.join(*parts)))  # gs://... stays a URL
+    # The two managers save concurrently at the same step; in a multi-process run their
+    # cross-process barriers must not share names, or one manager's barrier releases the
+    # other's and a process finalizes before its peers wrote their metadata.
+    sync = lambda name: ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name)  # noqa: E731
     self.latest = ocp.CheckpointManager(
         path(workdir, "checkpoints"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, multiprocessing_options=sync("latest")))
     self.best = None
     if best_metric:
       self.best = ocp.CheckpointManager(
           path(workdir, "best"),
           options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True, best_mode=best_mode,
-                                               best_fn=lambda metrics: metrics[best_metric]))
+                                               best_fn=lambda metrics: metrics[best_metric],
+                                               multiprocessing_options=sync("best")))
 
   def latest_step(self) -> Optional[int]:
     return self.latest.latest_step()
