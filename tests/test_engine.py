@@ -17,7 +17,7 @@ from jddc.tasks import REGISTRY
 REPO = configuration.REPO_ROOT
 CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py"))
-RUN_CONFIGS = ("response_text", "response_mm", "image_category")
+RUN_CONFIGS = ("response_text", "response_mm", "image_category", "rewrite_gen_text", "rewrite_gen_mm")
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +89,18 @@ def test_tiny_run_end_to_end(name, data_cache, tmp_path):
   if config.task == "response":
     assert set(rows[0]) >= {"context", "images", "reference", "prediction"}
     assert any(r["prediction"] for r in rows)
+  if config.task == "rewrite_gen":  # Table 7: only the rewritable queries, each with its query and images
+    assert set(rows[0]) >= {"context", "query", "images", "reference", "prediction"}
+    assert all(r["reference"] for r in rows) and {"exact_match", "rewrite_f1"} <= set(results)
   assert train.evaluate(config, str(tmp_path)) == results  # --mode=eval: the same best checkpoint
-  if config.task == "response":
+  if config.task in ("response", "rewrite_gen"):
     task, model = train.load_model(config, str(tmp_path))
     example = task.sources["test"][0]
-    inputs = [{"context_texts": [t.decode() for t in example["context_texts"]],
-               "context_images": [i.decode() for i in example["context_images"]],
-               "context_speakers": [int(x) for x in example["context_speakers"]]}]
+    inputs = [{}]
+    for group in task.dialogue_fields:  # "context_", and "query_" for a rewrite
+      inputs[0].update({f"{group}texts": [t.decode() for t in example[f"{group}texts"]],
+                        f"{group}images": [i.decode() for i in example[f"{group}images"]],
+                        f"{group}speakers": [int(x) for x in example[f"{group}speakers"]]})
     (out,) = task.predict(model, inputs)
     assert isinstance(out["prediction"], str) and out["context_texts"] == inputs[0]["context_texts"]
 
