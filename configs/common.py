@@ -78,6 +78,7 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
       "n_positions": {"tiny": 128, "small": 256, "base": 1024}[size],
       "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
       "image_feature_dim": image_feature_dim,
+      "init_from": "",  # a Hugging Face GPT-2 folder (e.g. uer/gpt2-chinese-cluecorpussmall); first run only
   })
 
 
@@ -100,10 +101,25 @@ def image_features(size: str) -> ml_collections.ConfigDict:
 
 
 def resnet18() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict({"name": "resnet18", "aux_facts": True})
+  return ml_collections.ConfigDict({
+      "name": "resnet18", "aux_facts": True,
+      "init_from": "",  # a Hugging Face ResNet-18 folder or a torchvision resnet18 .pth; first run only
+  })
+
+
+def bert(size: str) -> ml_collections.ConfigDict:
+  """BERT sizes (base = bert-base-chinese); `vocab_size` 0 means "from the tokenizer"."""
+  dims = {"tiny": (2, 64, 2, 128), "small": (4, 256, 4, 1024), "base": (12, 768, 12, 3072)}[check_size(size)]
+  return ml_collections.ConfigDict({
+      "name": "bert", "vocab_size": 0, "n_layer": dims[0], "d_model": dims[1], "n_head": dims[2], "d_ff": dims[3],
+      "n_positions": {"tiny": 128, "small": 512, "base": 512}[size],
+      "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
+      "init_from": "",  # a Hugging Face BERT folder (e.g. bert-base-chinese); first run only
+  })
 
 
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
+MODELS["bert"] = bert
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
 
 

@@ -25,6 +25,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jddc import checkpointing, optim, sharding
 from jddc.metric_writer import MetricWriter
+from jddc.models import convert
 from jddc.tasks import get_task
 
 
@@ -64,6 +65,12 @@ class RunState:
 
   def model_from_model_state(self, model_state) -> nnx.Module:
     return nnx.merge(self.model_graphdef, model_state)
+
+  def load_pretrained(self, state, path: str):
+    """`state` with the model's variables imported from a checkpoint (`model.init_from`), in place."""
+    model, optimizer = nnx.merge(self.graphdef, state)
+    log(convert.load_pretrained(model, path).summary())
+    return nnx.state((model, optimizer))
 
 
 def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
@@ -130,6 +137,19 @@ def _checkpointer(task, config: ml_collections.ConfigDict, workdir: str) -> chec
   return checkpointing.Checkpointer(workdir, config.train.keep_checkpoints, task.metric, task.metric_mode)
 
 
+def initial_state(run: RunState, ckpt: checkpointing.Checkpointer, data) -> tuple[int, Any]:
+  """(step, state): resumed from the latest checkpoint, else initialised and, on this first
+  run only, the model imported from `model.init_from` when set."""
+  if ckpt.latest_step() is not None:
+    start, state = ckpt.restore(run.abstract(), data)
+    log("resumed from step %d", start)
+    return start, state
+  state = run.init()
+  if run.config.model.get("init_from"):
+    state = run.load_pretrained(state, run.config.model.init_from)
+  return 0, state
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains (resuming if possible), keeps the best checkpoint by the validation metric,
   evaluates it on `config.eval.split` and writes `<workdir>/results.json`."""
@@ -137,11 +157,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   write_json(os.path.join(workdir, "config.json"), config.to_dict())
   ckpt = _checkpointer(task, config, workdir)
   data = iter(task.train_dataset(jax.process_index(), jax.process_count()))
-  if ckpt.latest_step() is not None:
-    start, state = ckpt.restore(run.abstract(), data)
-    log("resumed from step %d", start)
-  else:
-    start, state = 0, run.init()
+  start, state = initial_state(run, ckpt, data)
   train_step = make_train_step(task, run)
   writer = MetricWriter(workdir, enabled=_is_main())
   total = config.train.steps

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jddc.models import gpt2
+from jddc.models import convert, gpt2
 from tests.helpers import random_gpt2
 
 VOCAB = 96
@@ -44,8 +44,9 @@ def test_parity_with_transformers():
   with torch.no_grad():
     for name, p in hf.named_parameters():
       p.add_(torch.randn_like(p) * 0.2)
-  model = gpt2.load_hf_weights(_random_model(cfg), {k: v.detach().numpy() for k, v in
-                                                                  hf.state_dict().items()})
+  model = _random_model(cfg)
+  report = convert.load_state_dict(model, {k: v.detach().numpy() for k, v in hf.state_dict().items()})
+  assert sorted(report.kept) == ["image_proj.bias", "image_proj.kernel"]  # ours, not HF's: kept
   rs = np.random.RandomState(0)
   tokens = rs.randint(0, VOCAB, (3, 40))
   with torch.no_grad():

@@ -15,7 +15,7 @@ import optax
 import pytest
 from flax import nnx
 
-from jddc.models import resnet
+from jddc.models import convert, resnet
 
 BN_LEAVES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 IMAGE_SIZE = 64
@@ -134,7 +134,7 @@ def test_hf_resnet18_config_is_torchvision_resnet18(hf_model, hf_state):
   for name, m in hf_model.named_modules():
     if isinstance(m, torch.nn.Conv2d):
       assert m.bias is None and m.dilation == (1, 1) and m.groups == 1
-      tv = resnet.hf_to_torchvision_key(name + ".weight")[:-len(".weight")]
+      tv = convert.hf_resnet_to_torchvision_key(name + ".weight")[:-len(".weight")]
       seen[tv] = (m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0])
     elif isinstance(m, torch.nn.BatchNorm2d):
       assert (m.eps, m.momentum, m.affine) == (1e-5, 0.1, True)
@@ -152,7 +152,7 @@ def test_hf_resnet18_config_is_torchvision_resnet18(hf_model, hf_state):
 def test_parity_with_hf_resnet_model(hf_model, hf_state):
   images = _images(seed=2)
   expected = _hf_features(hf_model, images)
-  model = resnet.from_hf_state_dict(hf_state)
+  model = convert.resnet18_from_pretrained(hf_state)
   got = _run(model, images)
   assert got.shape == (4, 512) and got.dtype == np.float32
   diff = np.abs(got - expected).max()
@@ -164,15 +164,15 @@ def test_parity_with_hf_resnet_model(hf_model, hf_state):
 def test_torchvision_layout_gives_identical_features(hf_state):
   tv_state = _hf_to_torchvision_by_hand(hf_state)
   images = _images(seed=3)
-  from_hf = _run(resnet.from_hf_state_dict(hf_state), images)
-  from_tv = _run(resnet.from_torchvision_state_dict(tv_state), images)
+  from_hf = _run(convert.resnet18_from_pretrained(hf_state), images)
+  from_tv = _run(convert.resnet18_from_pretrained(tv_state), images)
   np.testing.assert_array_equal(from_tv, from_hf)
 
   rng = np.random.default_rng(4)
   w = rng.normal(size=(NUM_CLASSES, 512)).astype(np.float32)
   b = rng.normal(size=(NUM_CLASSES,)).astype(np.float32)
-  model = resnet.from_torchvision_state_dict({**tv_state, "fc.weight": w, "fc.bias": b},
-                                             NUM_CLASSES)
+  model = convert.resnet18_from_pretrained({**tv_state, "fc.weight": w, "fc.bias": b},
+                                           num_classes=NUM_CLASSES)
   np.testing.assert_allclose(_run(model, images), from_tv @ w.T + b, rtol=1e-5, atol=1e-4)
 
 
@@ -185,7 +185,7 @@ def test_hf_classification_head_maps_to_fc():
   images = _images(seed=7)
   with torch.no_grad():
     expected = hf(pixel_values=_to_torch(images)).logits.numpy()
-  model = resnet.from_hf_state_dict(_numpy_state_dict(hf), num_classes=NUM_CLASSES)
+  model = convert.resnet18_from_pretrained(_numpy_state_dict(hf), num_classes=NUM_CLASSES)
   np.testing.assert_allclose(_run(model, images), expected, atol=1e-4)
 
 
@@ -193,15 +193,15 @@ def test_loader_rejects_bad_state_dicts(hf_state):
   tv_state = _hf_to_torchvision_by_hand(hf_state)
   missing = dict(tv_state)
   del missing["layer3.0.downsample.1.running_var"]
-  with pytest.raises(KeyError, match="layer3.0.downsample.1.running_var"):
-    resnet.from_torchvision_state_dict(missing)
-  with pytest.raises(KeyError, match="layer5"):
-    resnet.from_torchvision_state_dict({**tv_state, "layer5.0.conv1.weight": np.zeros(1)})
+  with pytest.raises(convert.CheckpointError, match=r"missing[^\n]*\n\s+layer3.0.downsample.1.running_var \[256\]"):
+    convert.resnet18_from_pretrained(missing)
+  with pytest.raises(convert.CheckpointError, match=r"unexpected[^\n]*\n\s+layer5.0.conv1.weight \[1\]"):
+    convert.resnet18_from_pretrained({**tv_state, "layer5.0.conv1.weight": np.zeros(1)})
   bad = {**tv_state, "conv1.weight": np.zeros((64, 3, 3, 3), np.float32)}
-  with pytest.raises(ValueError, match="conv1.weight"):
-    resnet.from_torchvision_state_dict(bad)
-  with pytest.raises(KeyError, match=r"fc\.(weight|bias)"):
-    resnet.from_torchvision_state_dict(tv_state, num_classes=NUM_CLASSES)
+  with pytest.raises(convert.CheckpointError, match=r"conv1.weight: checkpoint \[64, 3, 3, 3\], model needs \[64, 3, 7, 7\]"):
+    convert.resnet18_from_pretrained(bad)
+  with pytest.raises(convert.CheckpointError, match=r"fc\.kernel"):  # a head to train: build, then load_pretrained
+    convert.resnet18_from_pretrained(tv_state, num_classes=NUM_CLASSES)
 
 
 def test_preprocess():
@@ -215,7 +215,7 @@ def test_preprocess():
 def test_train_mode_batchnorm_matches_torch(hf_model, hf_state):
   """Train mode: batch statistics, running stats move 10% toward the batch's."""
   images = _images(seed=8)
-  model = resnet.from_hf_state_dict(hf_state)
+  model = convert.resnet18_from_pretrained(hf_state)
   eval_out = _run(model, images)
   old = {"mean": np.asarray(model.bn1.mean[...]), "var": np.asarray(model.bn1.var[...])}
   act = np.asarray(model.conv1(jnp.asarray(images)), np.float64)  # bn1's input
@@ -236,7 +236,7 @@ def test_train_mode_batchnorm_matches_torch(hf_model, hf_state):
   np.testing.assert_allclose(train_out, expected, atol=1e-4)
   torch_state = _hf_to_torchvision_by_hand(_numpy_state_dict(torch_model))
   old_state = _hf_to_torchvision_by_hand(hf_state)
-  ours = {resnet._torchvision_key(p): np.asarray(v[...]) for p, v in nnx.iter_graph(model)
+  ours = {convert.resnet_key(p): np.asarray(v[...]) for p, v in nnx.iter_graph(model)
           if isinstance(v, nnx.BatchStat)}
   assert len(ours) == 40
   for key, value in ours.items():
@@ -250,7 +250,7 @@ def test_train_mode_batchnorm_matches_torch(hf_model, hf_state):
 
 
 def test_eval_mode_is_deterministic_and_per_example(hf_state):
-  model = resnet.from_hf_state_dict(hf_state)
+  model = convert.resnet18_from_pretrained(hf_state)
   a = _images(seed=9)
   b = a.copy()
   b[1:] = _images(seed=10, n=3)
@@ -258,7 +258,7 @@ def test_eval_mode_is_deterministic_and_per_example(hf_state):
   np.testing.assert_array_equal(_run(model, a), out_a)
   np.testing.assert_allclose(_run(model, b)[0], out_a[0], rtol=0, atol=1e-6)
   # Contrast: in train mode row 0 depends on the other rows (batch statistics).
-  train_model = resnet.from_hf_state_dict(hf_state)
+  train_model = convert.resnet18_from_pretrained(hf_state)
   row_a = _run(train_model, a, train=True)[0]
   row_b = _run(train_model, b, train=True)[0]
   assert np.abs(row_a - row_b).max() > 1e-3

@@ -1,5 +1,5 @@
-"""Flax NNX models, one module each; `layers` holds what the Transformers share."""
+"""Flax NNX models, one module each; `layers` holds what the Transformers share, `convert` imports checkpoints."""
 
-from jddc.models.gpt2 import GPT2, GPT2Config, KVCache, from_hf_state_dict, lm_loss, load_hf_weights
+from jddc.models.gpt2 import GPT2, GPT2Config, KVCache, lm_loss
 
-__all__ = ["GPT2", "GPT2Config", "KVCache", "from_hf_state_dict", "lm_loss", "load_hf_weights"]
+__all__ = ["GPT2", "GPT2Config", "KVCache", "lm_loss"]

@@ -1,6 +1,6 @@
 """GPT-2 language model with a visual prefix (BASELINES.md §3), in Flax NNX.
 
-The parameter tree mirrors Hugging Face `GPT2LMHeadModel` (`from_hf_state_dict` is the
+The parameter tree mirrors Hugging Face `GPT2LMHeadModel` (`jddc.models.convert` holds the
 name mapping): `wte`, `wpe`, `h[i].{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,
 mlp.c_proj}`, `ln_f`; kernels are [in, out] like HF's `Conv1D`, the LM head is tied to
 `wte`. A multimodal model (`image_feature_dim > 0`) adds `image_proj`, a Linear from the
@@ -23,7 +23,7 @@ therefore keep right padding in the cache (segment 0) and pass their own `positi
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -279,53 +279,3 @@ def lm_loss(logits: jax.Array, tokens: jax.Array, loss_mask: jax.Array) -> tuple
   nll = optax.softmax_cross_entropy_with_integer_labels(logits[:, :-1].astype(jnp.float32), tokens[:, 1:])
   mask = loss_mask[:, 1:].astype(jnp.float32)
   return (nll * mask).sum(), mask.sum()
-
-
-_HF_LINEARS = ("attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj")
-_HF_NORMS = ("ln_1", "ln_2")
-
-
-def from_hf_state_dict(state_dict: Mapping[str, Any]) -> dict:
-  """Hugging Face `GPT2LMHeadModel` / `GPT2Model` weights -> our parameters as a pure dict.
-
-  Args:
-    state_dict: name -> array-like (numpy, or CPU torch tensors without grad), with or
-      without the `transformer.` prefix. `lm_head.weight` (tied) and attention-mask
-      buffers are ignored.
-
-  Returns:
-    A nested dict for `nnx.replace_by_pure_dict(nnx.state(model, nnx.Param), d)`.
-    `image_proj` is absent (HF has none): keep its initial values.
-  """
-  sd = {k.removeprefix("transformer."): np.asarray(v) for k, v in state_dict.items()}
-  n_layer = 1 + max((int(k.split(".")[1]) for k in sd if k.startswith("h.")), default=-1)
-  out: dict = {"wte": {"embedding": sd["wte.weight"]}, "wpe": {"embedding": sd["wpe.weight"]},
-               "ln_f": {"scale": sd["ln_f.weight"], "bias": sd["ln_f.bias"]}, "h": {}}
-  for i in range(n_layer):
-    block: dict = {}
-    for name in _HF_NORMS:
-      block[name] = {"scale": sd[f"h.{i}.{name}.weight"], "bias": sd[f"h.{i}.{name}.bias"]}
-    for name in _HF_LINEARS:
-      outer, inner = name.split(".")
-      block.setdefault(outer, {})[inner] = {"kernel": sd[f"h.{i}.{name}.weight"],
-                                            "bias": sd[f"h.{i}.{name}.bias"]}
-    out["h"][i] = block
-  return out
-
-
-def load_hf_weights(model: GPT2, state_dict: Mapping[str, Any]) -> GPT2:
-  """Copies Hugging Face GPT-2 weights into `model` in place (shapes must match); returns it."""
-  params = nnx.state(model, nnx.Param)
-  pure = nnx.to_pure_dict(params)
-  new = from_hf_state_dict(state_dict)
-  if model.image_proj is not None:
-    new["image_proj"] = pure["image_proj"]
-
-  def check(path, old, value):
-    if old.shape != value.shape:
-      raise ValueError(f"{jax.tree_util.keystr(path)}: shape {value.shape}, model has {old.shape}")
-    return jnp.asarray(value, old.dtype)
-
-  nnx.replace_by_pure_dict(params, jax.tree.map_with_path(check, pure, new))
-  nnx.update(model, params)
-  return model

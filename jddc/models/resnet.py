@@ -4,8 +4,8 @@ The paper's image features come from a frozen torchvision ImageNet ResNet-18: th
 global-average-pool output, 512-d (`../shared/BASELINES.md` §0). `ResNet18` reproduces
 that network exactly (conv1 7×7/2 + BN + ReLU, max-pool 3×3/2, four stages of two
 BasicBlocks with 64/128/256/512 channels, stride 2 and a 1×1 conv + BN downsample on the
-first block of stages 2–4, global average pool) on NHWC inputs, and loads torchvision or
-Hugging Face `ResNetModel` / `ResNetForImageClassification` weights.
+first block of stages 2–4, global average pool) on NHWC inputs. `jddc.models.convert`
+loads torchvision or Hugging Face `ResNetModel` / `ResNetForImageClassification` weights.
 
 Names mirror torchvision's state dict: `conv1`, `bn1`, `layer1[0].conv1`, `layer1[0].bn1`,
 …, `layer2[0].downsample.conv` / `.bn` (torchvision's `downsample.0` / `.1`), `fc`.
@@ -31,8 +31,8 @@ Decisions:
   * **Initialisation** follows torchvision: convs Kaiming-normal (fan_out, ReLU, not
     truncated), BN scale 1 / bias 0, `fc` uniform ±1/sqrt(512). Eager construction
     compiles the threefry samplers once per kernel shape (~5-10 s on 2 CPU cores); build
-    under `nnx.jit` (with an RBG key, ~2 s) when that matters. The loaders below run no
-    initialiser at all (`nnx.eval_shape`, then the weights are set).
+    under `nnx.jit` (with an RBG key, ~2 s) when that matters. The loaders in
+    `jddc.models.convert` run no initialiser at all (`nnx.eval_shape`, then the weights are set).
 
 Training with a pure jitted function of split state (the pattern `tests/test_resnet.py`
 runs; BatchNorm statistics come back as part of the output state):
@@ -59,7 +59,6 @@ different trace level` (flax 0.12.8).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -246,126 +245,3 @@ class ResNet18(nnx.Module):
     if self.fc is None:
       return feats
     return self.fc(feats).astype(jnp.float32)
-
-
-# ---------------------------------------------------------------------------------------
-# Loading PyTorch weights
-# ---------------------------------------------------------------------------------------
-
-_BN_LEAVES = {"scale": "weight", "bias": "bias", "mean": "running_mean", "var": "running_var"}
-_DOWNSAMPLE_INDEX = {"conv": "0", "bn": "1"}
-# HF sub-layer name -> (torchvision block layer prefix, index inside `downsample`).
-_HF_LAYER = {"convolution": ("conv", "0"), "normalization": ("bn", "1")}
-
-
-def _torchvision_key(path: tuple[Any, ...]) -> str:
-  """Our variable path (e.g. ('layer2', 0, 'downsample', 'bn', 'mean')) -> torchvision key."""
-  *module, leaf = (str(p) for p in path)
-  if module[-2:-1] == ["downsample"]:
-    module[-1] = _DOWNSAMPLE_INDEX[module[-1]]
-  if leaf == "kernel":
-    name = "weight"
-  elif module[-1] == "fc":
-    name = leaf
-  else:
-    name = _BN_LEAVES[leaf]
-  return ".".join(module + [name])
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-  if hasattr(x, "detach"):  # a torch tensor
-    x = x.detach().cpu().numpy()
-  return np.asarray(x)
-
-
-def _to_flax_layout(key: str, w: np.ndarray) -> np.ndarray:
-  if w.ndim == 4:  # conv OIHW -> HWIO
-    return w.transpose(2, 3, 1, 0)
-  if w.ndim == 2:  # fc [out, in] -> [in, out]
-    return w.T
-  return w
-
-
-def from_torchvision_state_dict(state_dict: Mapping[str, Any], num_classes: int = 0, *,
-                                dtype: Any = None, precision: Any = None) -> ResNet18:
-  """Builds a `ResNet18` from a torchvision `resnet18().state_dict()`.
-
-  Keys: `conv1.weight`, `bn1.{weight,bias,running_mean,running_var}`,
-  `layer{1-4}.{0,1}.{conv1,bn1,conv2,bn2}.*`, `layer{2-4}.0.downsample.{0,1}.*`,
-  `fc.{weight,bias}`. `num_batches_tracked` is ignored; `fc.*` is ignored when
-  `num_classes == 0` and required otherwise. Conv weights OIHW -> HWIO, fc transposed.
-
-  Args:
-    state_dict: key -> array (numpy arrays or torch tensors).
-    num_classes: head size; must match `fc.weight` when not 0.
-    dtype, precision: passed to `ResNet18`.
-
-  Returns:
-    The model, parameters and running statistics as float32.
-
-  Raises:
-    KeyError: a required key is missing or a key is not recognised.
-    ValueError: a tensor has the wrong shape.
-  """
-  model = nnx.eval_shape(lambda: ResNet18(num_classes, dtype=dtype, precision=precision,
-                                          rngs=nnx.Rngs(0)))
-  used = set()
-  for path, var in nnx.iter_graph(model):
-    if not isinstance(var, nnx.Variable):
-      continue
-    key = _torchvision_key(path)
-    if key not in state_dict:
-      raise KeyError(f"state dict has no {key!r} (for {'/'.join(map(str, path))})")
-    w = _to_flax_layout(key, _to_numpy(state_dict[key]))
-    if w.shape != var.shape:
-      raise ValueError(f"{key}: shape {w.shape} after layout change, expected {var.shape}")
-    var.set_value(jnp.asarray(w, var.dtype))
-    used.add(key)
-  ignorable = {"fc.weight", "fc.bias"} if num_classes == 0 else set()
-  unexpected = sorted(k for k in state_dict
-                      if k not in used and k not in ignorable
-                      and not k.endswith("num_batches_tracked"))
-  if unexpected:
-    raise KeyError(f"unrecognised keys in state dict: {unexpected[:5]}"
-                   f"{' …' if len(unexpected) > 5 else ''}")
-  return model
-
-
-def hf_to_torchvision_key(key: str) -> str:
-  """Maps a Hugging Face ResNet key to torchvision's name (unchanged if not HF).
-
-  `ResNetModel` keys (`embedder.embedder.convolution.weight`,
-  `encoder.stages.1.layers.0.layer.0.normalization.running_mean`,
-  `encoder.stages.1.layers.0.shortcut.convolution.weight`) and
-  `ResNetForImageClassification` keys (the same under `resnet.`, plus
-  `classifier.1.{weight,bias}`) are understood.
-  """
-  parts = key.split(".")
-  if parts[0] == "resnet":
-    parts = parts[1:]
-  if parts[:2] == ["classifier", "1"]:
-    return ".".join(["fc"] + parts[2:])
-  if parts[:2] == ["embedder", "embedder"]:
-    return ".".join([_HF_LAYER[parts[2]][0] + "1"] + parts[3:])
-  if parts[:2] == ["encoder", "stages"] and len(parts) >= 8 and parts[3] == "layers":
-    prefix = [f"layer{int(parts[2]) + 1}", parts[4]]
-    if parts[5] == "shortcut":  # ...shortcut.{convolution,normalization}.leaf
-      return ".".join(prefix + ["downsample", _HF_LAYER[parts[6]][1]] + parts[7:])
-    if parts[5] == "layer":  # ...layer.{0,1}.{convolution,normalization}.leaf
-      name = _HF_LAYER[parts[7]][0] + str(int(parts[6]) + 1)
-      return ".".join(prefix + [name] + parts[8:])
-    raise KeyError(f"unrecognised Hugging Face ResNet key {key!r}")
-  return key
-
-
-def from_hf_state_dict(state_dict: Mapping[str, Any], num_classes: int = 0, *,
-                       dtype: Any = None, precision: Any = None) -> ResNet18:
-  """Builds a `ResNet18` from a Hugging Face `ResNetModel` / `ResNetForImageClassification`.
-
-  The HF model must have the ResNet-18 config (`embedding_size=64, hidden_sizes=[64, 128,
-  256, 512], depths=[2, 2, 2, 2], layer_type="basic", downsample_in_first_stage=False`),
-  which is layer-for-layer torchvision's resnet18. Keys are renamed with
-  `hf_to_torchvision_key`, then loaded by `from_torchvision_state_dict`.
-  """
-  renamed = {hf_to_torchvision_key(k): v for k, v in state_dict.items()}
-  return from_torchvision_state_dict(renamed, num_classes, dtype=dtype, precision=precision)
