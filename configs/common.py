@@ -7,9 +7,13 @@ paper's sizes: GPT-2 12 layers x 768, ResNet-18 at 224 px). Nothing else changes
 
 from __future__ import annotations
 
+import os
+
 import ml_collections
 
 SIZES = ("tiny", "small", "base")
+#: the public corpora beside the repository (../shared/data); nothing of them is copied in
+SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"))
 CORPUS_SIZE = {"tiny": "tiny", "small": "default", "base": "default"}
 
 
@@ -41,6 +45,8 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.data.max_images = 4
   c.data.image_size = {"tiny": 32, "small": 64, "base": 224}[size]
   c.data.worker_count = 0
+  c.data.corpus = "jddc"  # "jddc" (the release above) or a public corpus of jddc.data.corpora.READERS
+  c.data.corpus_path = ""  # that corpus's folder (its TFDS manual directory), e.g. ../shared/data/csds
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = {"tiny": 3e-3, "small": 1e-3, "base": 1.5e-4}[size]

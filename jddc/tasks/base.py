@@ -18,8 +18,11 @@ import ml_collections
 import numpy as np
 from flax import nnx
 
+from jddc.data import corpora
 from jddc.data import release as release_lib
 from jddc.data import tfds_builder, tokenizers
+from jddc.data.corpora import builder as corpus_builder
+from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
 
 Metrics = dict[str, tuple[jax.Array, jax.Array]]  # name -> (sum, count), summed over the batch
@@ -82,8 +85,32 @@ class Task(abc.ABC):
 # Shared data set-up
 # ---------------------------------------------------------------------------
 
+def is_release(config: ml_collections.ConfigDict) -> bool:
+  """Whether the config reads a JDDC-layout release (`data.corpus` "jddc") rather than a public corpus."""
+  return config.data.corpus == "jddc"
+
+
+def corpus_dir(config: ml_collections.ConfigDict) -> str:
+  """The folder of public corpus `data.corpus` (`data.corpus_path`), checked to exist."""
+  corpora.get_reader(config.data.corpus)
+  path = config.data.corpus_path
+  if not path:
+    raise ValueError(f"config.data.corpus_path: the folder of corpus {config.data.corpus!r} is not set "
+                     f"(e.g. --config.data.corpus_path=../shared/data/{config.data.corpus})")
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"config.data.corpus_path: no {config.data.corpus} folder at {path}")
+  return path
+
+
 def release_dir(config: ml_collections.ConfigDict) -> str:
-  """The release the config reads: `data.release`, or the embedded corpus (generated on first use)."""
+  """The folder the config reads.
+
+  `data.release`, or the embedded corpus (generated on first use); for a public corpus
+  (`data.corpus` not "jddc"), `data.corpus_path`, whose `images/` folder, if any, is read as a
+  release's.
+  """
+  if not is_release(config):
+    return corpus_dir(config)
   if config.data.release:
     if not os.path.isdir(config.data.release):
       raise FileNotFoundError(f"config.data.release: no release folder at {config.data.release}")
@@ -93,20 +120,34 @@ def release_dir(config: ml_collections.ConfigDict) -> str:
 
 
 def data_sources(config: ml_collections.ConfigDict, kind: str) -> dict[str, Any]:
+  """Split name -> random-access source of `kind` examples, from the release or the public corpus."""
+  if not is_release(config):
+    return corpus_builder.data_sources(config.data.corpus, corpus_dir(config), kind,
+                                       os.path.join(config.data.cache_dir, "tfds"), config.data.on_error)
   return tfds_builder.data_sources(release_dir(config), kind, os.path.join(config.data.cache_dir, "tfds"),
                                    config.data.on_error)
 
 
 def tokenizer(config: ml_collections.ConfigDict) -> tokenizers.Tokenizer:
-  """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached) or a path."""
+  """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached) or a path.
+
+  A public corpus trains on its reader's `training_texts` (`jddc.data.corpora.Reader`).
+  """
   if config.data.tokenizer != "sentencepiece":
     return tokenizers.load_tokenizer(config.data.tokenizer)
   root = release_dir(config)
-  out = os.path.join(config.data.cache_dir, "tokenizers",
-                     f"{os.path.basename(os.path.normpath(root))}-{tfds_builder.release_fingerprint(root)}"
-                     f"-sp{config.data.vocab_size}")
+  if is_release(config):
+    name = f"{os.path.basename(os.path.normpath(root))}-{tfds_builder.release_fingerprint(root)}"
+  else:
+    name = os.path.basename(corpus_builder.shard_dir(config.data.corpus, root, ""))
+  out = os.path.join(config.data.cache_dir, "tokenizers", f"{name}-sp{config.data.vocab_size}")
   if os.path.isfile(os.path.join(out, tokenizers.SP_MODEL_FILE)):
     return tokenizers.load_tokenizer(out)
+  if not is_release(config):
+    policy = ErrorPolicy(config.data.on_error)
+    texts = list(corpora.get_reader(config.data.corpus).training_texts(root, policy))
+    policy.log_report()
+    return tokenizers.train_sentencepiece(texts, out, vocab_size=config.data.vocab_size)
   r = release_lib.read_release(root, on_error=config.data.on_error, check_images=False)
   texts = [m.text for s in r.split("train") for m in s.messages if m.text]
   texts += [a.summary for a in r.summaries if r.sessions[a.session_id].split == "train"]
