@@ -126,6 +126,23 @@ def bert(size: str) -> ml_collections.ConfigDict:
 
 MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
 MODELS["bert"] = bert
+
+
+def transresnet(size: str, image_feature_dim: int = 512) -> ml_collections.ConfigDict:
+  """TransResNet (BASELINES.md §1): a 2-layer, 300-wide Transformer text encoder (ParlAI's
+  sizes at base), hidden_dim 300, image features through BatchNorm -> Linear; 0: text only."""
+  dims = {"tiny": (2, 64, 2, 128, 64), "small": (2, 256, 2, 1024, 256), "base": (2, 300, 2, 1200, 300)}
+  n_layer, d_model, n_head, d_ff, hidden = dims[check_size(size)]
+  return ml_collections.ConfigDict({
+      "name": "transresnet", "vocab_size": 0, "n_layer": n_layer, "d_model": d_model, "n_head": n_head,
+      "d_ff": d_ff, "n_positions": {"tiny": 128, "small": 512, "base": 512}[size],
+      "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],  # inside the Transformer
+      "head_dropout": {"tiny": 0.0, "small": 0.2, "base": 0.2}[size],  # LinearWrapper / image encoder
+      "hidden_dim": hidden, "image_feature_dim": image_feature_dim,
+  })
+
+
+MODELS["transresnet"] = transresnet
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding}
 
 

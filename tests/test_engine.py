@@ -17,7 +17,8 @@ from jddc.tasks import REGISTRY
 REPO = configuration.REPO_ROOT
 CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py"))
-RUN_CONFIGS = ("response_text", "response_mm", "image_category", "rewrite_gen_text", "rewrite_gen_mm")
+RUN_CONFIGS = ("response_text", "response_mm", "image_category", "rewrite_gen_text", "rewrite_gen_mm", "rewrite_cls_text",
+               "rewrite_cls_mm")
 
 
 @pytest.fixture(scope="module")

@@ -94,3 +94,43 @@ def test_rewrite_inputs_hold_the_query_and_target_the_rewrite(rewrite_sources, t
   assert checked_image
   prompt, first, _ = pipeline.encode_dialogue(subset[0], tok, config, with_response=False)
   assert prompt[-1] == tok.bos_id and first == len(prompt)
+
+
+def test_classifier_inputs_are_context_then_query(rewrite_sources, tiny_tokenizer):
+  from jddc.tasks import rewrite_cls
+  tok, source = tiny_tokenizer, rewrite_sources["train"]
+  labels = {int(source[i]["can_rewrite"]) for i in range(len(source))}
+  assert labels == {0, 1}  # both classes reach the classifier
+  ex = next(source[i] for i in range(len(source)) if len(source[i]["context_texts"]))
+  tokens, types, images = rewrite_cls.encode_pair(ex, tok, 512)
+  assert tokens[0] == tok.cls_id and tokens[-1] == tok.sep_id and tokens.count(tok.sep_id) == 2
+  boundary = tokens.index(tok.sep_id)
+  assert types == [0] * (boundary + 1) + [1] * (len(tokens) - boundary - 1)
+  assert tokens[boundary + 1] == tok.customer_id  # the query starts with its speaker
+  assert images == [pipeline.as_text(n) for n in ex["query_images"] if pipeline.as_text(n)]
+  short, short_types, _ = rewrite_cls.encode_pair(ex, tok, 6)  # the query keeps its end, the context goes first
+  assert len(short) == len(short_types) == 6 and short[-1] == tok.sep_id and short[1] == tok.sep_id
+
+
+def test_transresnet_sums_text_and_the_images_present():
+  import jax
+  import jax.numpy as jnp
+  from flax import nnx
+  from jddc.models import bert, transresnet
+  config = transresnet.TransResNetConfig(text=bert.tiny(vocab_size=50, n_positions=16), hidden_dim=8,
+                                         image_feature_dim=6, dropout=0.0)
+  model = transresnet.TransResNetClassifier(config, rngs=nnx.Rngs(0))
+  tokens = jnp.array([[1, 5, 7, 2, 0, 0]] * 2, jnp.int32)
+  attention = (tokens != 0).astype(jnp.int32)
+  feats = jax.random.normal(jax.random.key(1), (2, 3, 6))
+  mask = jnp.array([[1, 0, 0], [1, 0, 0]], jnp.int32)
+  other = feats.at[:, 1:].set(100.0)  # absent images change nothing
+  a = model(tokens, attention, feats, mask)
+  assert a.shape == (2, 2) and jnp.allclose(a, model(tokens, attention, other, mask), atol=1e-5)
+  no_image = model(tokens, attention, feats, jnp.zeros_like(mask))
+  text_only = model.classifier(model.text_encoder(tokens, attention))
+  assert jnp.allclose(no_image, text_only, atol=1e-5)
+  assert not jnp.allclose(a, no_image, atol=1e-3)
+  before = model.image_encoder.norm.mean[...]
+  model(tokens, attention, feats, mask, train=True, rngs=nnx.Rngs(dropout=0))  # BatchNorm statistics update
+  assert not jnp.allclose(before, model.image_encoder.norm.mean[...])

@@ -3,12 +3,14 @@
 from jddc.tasks.base import Task
 from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
+from jddc.tasks.rewrite_cls import RewriteClsTask
 from jddc.tasks.rewrite_gen import RewriteGenTask
 
 REGISTRY: dict[str, type[Task]] = {
     "response": ResponseTask,
     "image_category": ImageCategoryTask,
     "rewrite_gen": RewriteGenTask,
+    "rewrite_cls": RewriteClsTask,
 }
 
 
