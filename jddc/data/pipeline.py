@@ -14,6 +14,9 @@ S = `image_size`):
   images      uint8[I, S, S, 3]  the images at those positions (absent when S == 0)
   image_features float32[I, F]   their precomputed features (when a feature table is given)
 Context is truncated from the left; images whose [IMG] falls outside the window are dropped.
+Rewrite generation uses the same features over the context then the query's messages, with
+the rewrite as the target, opened by the tokenizer's bos id instead of [AGENT]
+(`PipelineConfig.dialogue_fields`, `target_field`, `target_marker`).
 """
 
 from __future__ import annotations
