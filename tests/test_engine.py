@@ -18,7 +18,7 @@ REPO = configuration.REPO_ROOT
 CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py"))
 RUN_CONFIGS = ("response_text", "response_mm", "image_category", "response_retrieval_text", "response_retrieval_mm",
-               "summary_text", "summary_mm")
+               "summary_text", "summary_mm", "rewrite_gen_text", "rewrite_gen_mm", "rewrite_cls_text", "rewrite_cls_mm")
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,9 @@ def test_tiny_run_end_to_end(name, data_cache, tmp_path):
     assert set(rows[0]) >= {"context", "images", "reference", "prediction"}
     assert any(r["prediction"] for r in rows)
     assert not any("[SEP]" in r["prediction"] for r in rows)  # the end-of-response token is not text
+  if config.task == "rewrite_gen":  # Table 7: only the rewritable queries, each with its query and images
+    assert set(rows[0]) >= {"context", "query", "images", "reference", "prediction"}
+    assert all(r["reference"] for r in rows) and {"exact_match", "rewrite_f1"} <= set(results)
   index_info = tmp_path / "index" / "text" / "index_info.json"
   if config.task == "retrieval":
     assert 0.0 < results["candidates_per_example"] <= config.retrieval.text_candidates + config.retrieval.image_candidates
@@ -98,12 +101,14 @@ def test_tiny_run_end_to_end(name, data_cache, tmp_path):
   assert train.evaluate(config, str(tmp_path)) == results  # --mode=eval: the same best checkpoint
   if config.task == "retrieval":
     assert os.path.getmtime(index_info) == stamp  # the saved index was reloaded, not rebuilt
-  if config.task in ("response", "retrieval"):
+  if config.task in ("response", "retrieval", "rewrite_gen"):
     task, model = train.load_model(config, str(tmp_path))
     example = task.sources["test"][0]
-    inputs = [{"context_texts": [t.decode() for t in example["context_texts"]],
-               "context_images": [i.decode() for i in example["context_images"]],
-               "context_speakers": [int(x) for x in example["context_speakers"]]}]
+    inputs = [{}]
+    for group in task.dialogue_fields:  # "context_", and "query_" for a rewrite
+      inputs[0].update({f"{group}texts": [t.decode() for t in example[f"{group}texts"]],
+                        f"{group}images": [i.decode() for i in example[f"{group}images"]],
+                        f"{group}speakers": [int(x) for x in example[f"{group}speakers"]]})
     (out,) = task.predict(model, inputs)
     assert isinstance(out["prediction"], str) and out["context_texts"] == inputs[0]["context_texts"]
 

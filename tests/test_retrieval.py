@@ -66,9 +66,9 @@ def test_padding_and_missing_images_do_not_change_vectors():
   short = model.encode_responses(tokens[:, :3], mask[:, :3])
   np.testing.assert_allclose(model.encode_responses(tokens, mask), short, atol=1e-5)
   features = jax.random.normal(jax.random.key(1), (1, 6))
-  without = model.encode_dialogue(tokens, mask, features, jnp.asarray([False]))
+  without = model.encode_dialogue(tokens, mask, features[:, None], jnp.asarray([[False]]))
   np.testing.assert_allclose(without, model.context_encoder(tokens, mask), atol=1e-6)
-  with_image = model.encode_dialogue(tokens, mask, features, jnp.asarray([True]))
+  with_image = model.encode_dialogue(tokens, mask, features[:, None], jnp.asarray([[True]]))
   assert not np.allclose(with_image, without)
 
 

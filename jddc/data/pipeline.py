@@ -19,6 +19,9 @@ S = `image_size`):
   images      uint8[I, S, S, 3]  the images at those positions (absent when S == 0)
   image_features float32[I, F]   their precomputed features (when a feature table is given)
 Context is truncated from the left; images whose [IMG] falls outside the window are dropped.
+Rewrite generation uses the same features over the context then the query's messages, with
+the rewrite as the target, opened by the tokenizer's bos id instead of [AGENT]
+(`PipelineConfig.dialogue_fields`, `target_field`, `target_marker`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ class PipelineConfig:
   worker_count: int = 0
   process_index: int = 0
   process_count: int = 1
+  # What a generation example reads (`encode_dialogue`): the message groups, in order, that
+  # form the dialogue; the target text field; and the token that opens the target ("agent":
+  # [AGENT] for a response, "bos": the tokenizer's bos id, the rewrite marker).
+  dialogue_fields: tuple[str, ...] = ("context_",)
+  target_field: str = "response"
+  target_marker: str = "agent"
 
 
 def as_text(value) -> str:
@@ -73,18 +82,32 @@ def load_pixels(image_dir: str, name: str, size: int) -> np.ndarray:
   return resize_center_crop(release_lib.load_image(path), size)
 
 
+def target_marker_id(tok: Tokenizer, marker: str) -> int:
+  """The id that opens a generation target: "agent" -> [AGENT], "bos" -> bos (the rewrite marker)."""
+  if marker not in ("agent", "bos"):
+    raise ValueError(f"target_marker must be 'agent' or 'bos', not {marker!r}")
+  return tok.agent_id if marker == "agent" else tok.bos_id
+
+
+def _messages(example: dict, prefixes: tuple[str, ...]):
+  for prefix in prefixes:
+    yield from zip(example[f"{prefix}texts"], example[f"{prefix}images"], example[f"{prefix}speakers"])
+
+
 def encode_dialogue(example: dict, tok: Tokenizer, config: PipelineConfig,
                     with_response: bool = True) -> tuple[list[int], int, list[tuple[int, str]]]:
-  """A response example -> (tokens, index of the first target, kept images as (position, name)).
+  """A generation example -> (tokens, index of the first target, kept images as (position, name)).
 
-  Without the response, the tokens end with the response's leading [AGENT]: a prompt.
+  The dialogue is the messages of `config.dialogue_fields` in order, the target
+  `example[config.target_field]` opened by the `config.target_marker` token. Without the
+  target, the tokens end with that opening token: a prompt.
   """
-  response = [tok.agent_id]
+  response = [target_marker_id(tok, config.target_marker)]
   if with_response:
-    response += tok.encode(as_text(example["response"]))[:config.max_response_len] + [tok.sep_id]
+    response += tok.encode(as_text(example[config.target_field]))[:config.max_response_len] + [tok.sep_id]
   context: list[int] = []
   image_at: list[tuple[int, str]] = []  # (offset in context, image name)
-  for text, image, speaker in zip(example["context_texts"], example["context_images"], example["context_speakers"]):
+  for text, image, speaker in _messages(example, config.dialogue_fields):
     context.append(tok.speaker_id(bool(speaker)))
     image = as_text(image)
     if image:

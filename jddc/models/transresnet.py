@@ -3,13 +3,14 @@
 BASELINES.md §1, after ParlAI's `transresnet` / `transresnet_multimodal` modules:
   context  -> Transformer encoder, masked mean -> Dropout -> Linear(d -> hidden)   c  float32[B, H]
   response -> a second (unshared) encoder of the same shape                       r  float32[N, H]
-  image    -> BatchNorm1d(F) -> Dropout -> Linear(F -> hidden)                    v  float32[B, H]
+  image    -> BatchNorm1d(F) -> Dropout -> Linear(F -> hidden), mean over images  v  float32[B, H]
   dialogue vector = c + v (ParlAI's default "sum" fusion; v = 0 without an image)
   score(dialogue, response) = dialogue . response; training: softmax over in-batch responses.
 The encoders are our BERT blocks (`jddc.models.bert`: post-LN, learned positions, GELU)
 at ParlAI's shape (300-d, 2 layers, 2 heads, FFN 1200, attention dropout 0.2); ParlAI uses
 ReLU and sinusoidal positions. With `num_classes > 0` a Linear on the dialogue vector
-classifies it instead (the paper's "TransResNet" rewrite classifier, Table 6).
+classifies it instead: the paper's "TransResNet" rewrite classifier (Table 6) is not in
+ParlAI and the paper gives no details; BASELINES.md §2 suggests the fused vector -> Linear(2).
 """
 
 from __future__ import annotations
@@ -66,22 +67,29 @@ class TextEncoder(nnx.Module):
 
 
 class ImageEncoder(nnx.Module):
-  """float32[B, F] image features -> BatchNorm -> Dropout -> Linear -> float32[B, hidden]."""
+  """Image features -> BatchNorm1d -> Dropout -> Linear, averaged over the images present."""
 
   def __init__(self, config: TransResNetConfig, *, rngs: nnx.Rngs):
-    self.norm = nnx.BatchNorm(config.image_feature_dim, momentum=0.9, epsilon=1e-5, rngs=rngs)
+    # PyTorch BatchNorm1d: momentum 0.1 (Flax 0.9), eps 1e-5, two-pass variance.
+    self.norm = nnx.BatchNorm(config.image_feature_dim, momentum=0.9, epsilon=1e-5, use_fast_variance=False,
+                              rngs=rngs)
     self.dropout = nnx.Dropout(config.dropout)
     self.proj = layers.Linear(config.image_feature_dim, config.hidden_dim, axes=(None, None), rngs=rngs)
 
-  def __call__(self, features: jax.Array, has_image: jax.Array, *, deterministic: bool = True,
+  def __call__(self, features: jax.Array, image_mask: jax.Array, *, deterministic: bool = True,
                rngs: Optional[nnx.Rngs] = None) -> jax.Array:
-    """features float32[B, F], has_image bool[B] -> float32[B, hidden], zero where there is no image.
+    """features float32[B, I, F], image_mask [B, I] (nonzero: an image) -> float32[B, hidden].
 
-    BatchNorm statistics are taken over the rows that have an image (`mask`), in training.
+    Each row's mean over its images (ParlAI has one image per example); zero without any.
+    BatchNorm statistics come from, and in training are updated with, the images present.
     """
-    x = self.norm(features.astype(jnp.float32), use_running_average=deterministic, mask=has_image[:, None])
-    x = self.proj(self.dropout(x, deterministic=deterministic, rngs=rngs)).astype(jnp.float32)
-    return jnp.where(has_image[:, None], x, 0.0)
+    b, i, f = features.shape
+    present = image_mask.reshape(b * i) != 0
+    x = self.norm(features.reshape(b * i, f).astype(jnp.float32), use_running_average=deterministic,
+                  mask=present[:, None])
+    x = self.proj(self.dropout(x, deterministic=deterministic, rngs=rngs)).astype(jnp.float32).reshape(b, i, -1)
+    weights = present.reshape(b, i, 1).astype(jnp.float32)
+    return (x * weights).sum(axis=1) / jnp.maximum(weights.sum(axis=1), 1.0)
 
 
 class TransResNet(nnx.Module):
@@ -96,12 +104,12 @@ class TransResNet(nnx.Module):
                        if config.num_classes else None)
 
   def encode_dialogue(self, tokens: jax.Array, mask: jax.Array, image_features: Optional[jax.Array] = None,
-                      has_image: Optional[jax.Array] = None, *, deterministic: bool = True,
+                      image_mask: Optional[jax.Array] = None, *, deterministic: bool = True,
                       rngs: Optional[nnx.Rngs] = None) -> jax.Array:
-    """tokens/mask int32[B, L], image_features float32[B, F], has_image bool[B] -> float32[B, hidden]."""
+    """tokens/mask int32[B, L], image_features float32[B, I, F], image_mask [B, I] -> float32[B, hidden]."""
     vector = self.context_encoder(tokens, mask, deterministic=deterministic, rngs=rngs)
     if self.image_encoder is not None:
-      vector = vector + self.image_encoder(image_features, has_image, deterministic=deterministic, rngs=rngs)
+      vector = vector + self.image_encoder(image_features, image_mask, deterministic=deterministic, rngs=rngs)
     return vector
 
   def encode_responses(self, tokens: jax.Array, mask: jax.Array, *, deterministic: bool = True,
@@ -110,9 +118,9 @@ class TransResNet(nnx.Module):
     return self.label_encoder(tokens, mask, deterministic=deterministic, rngs=rngs)
 
   def classify(self, tokens: jax.Array, mask: jax.Array, image_features: Optional[jax.Array] = None,
-               has_image: Optional[jax.Array] = None, **kwargs) -> jax.Array:
-    """Logits float32[B, num_classes] from the dialogue vector."""
-    return self.classifier(self.encode_dialogue(tokens, mask, image_features, has_image, **kwargs)).astype(jnp.float32)
+               image_mask: Optional[jax.Array] = None, **kwargs) -> jax.Array:
+    """Logits float32[B, num_classes] from the dialogue vector (arguments as `encode_dialogue`)."""
+    return self.classifier(self.encode_dialogue(tokens, mask, image_features, image_mask, **kwargs)).astype(jnp.float32)
 
 
 def in_batch_loss(dialogues: jax.Array, responses: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -7,6 +7,8 @@ from jddc.tasks.image_category import ImageCategoryTask
 from jddc.tasks.response import ResponseTask
 from jddc.tasks.summary import ExtractiveSummaryTask, PointerGeneratorTask
 from jddc.tasks.retrieval import RetrievalTask
+from jddc.tasks.rewrite_cls import RewriteClsTask
+from jddc.tasks.rewrite_gen import RewriteGenTask
 
 REGISTRY: dict[str, type[Task]] = {
     "response": ResponseTask,
@@ -16,6 +18,8 @@ REGISTRY: dict[str, type[Task]] = {
     "discourse": DiscourseTask,
     "retrieval": RetrievalTask,
     "summary_bertsum": BertSumTask,
+    "rewrite_gen": RewriteGenTask,
+    "rewrite_cls": RewriteClsTask,
 }
 
 

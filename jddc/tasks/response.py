@@ -33,6 +33,13 @@ class ResponseTask(base.Task):
   loss_count_metric = "token_loss"
   throughput_unit = "tokens"
 
+  #: what the row generates: the example type read, the message groups that form the
+  #: dialogue, the target field and the token that opens it (`pipeline.PipelineConfig`)
+  example_type = "response"
+  dialogue_fields: tuple[str, ...] = ("context_",)
+  target_field = "response"
+  target_marker = "agent"
+
   @property
   def multimodal(self) -> bool:
     return self.config.model.image_feature_dim > 0
@@ -43,7 +50,7 @@ class ResponseTask(base.Task):
     with base.stage("corpus"):
       self.release = base.release_dir(self.config)
     with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "response")
+      self.sources = self.select_sources(base.data_sources(self.config, self.example_type))
     with base.stage("tokenizer"):
       self.tokenizer = base.tokenizer(self.config)
       if jax.process_index() == 0:
@@ -61,7 +68,13 @@ class ResponseTask(base.Task):
     d = self.config.data
     kw.setdefault("batch_size", self.config.train.batch_size)
     return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, max_images=d.max_images,
-                                   image_size=0, seed=self.config.seed, worker_count=d.worker_count, **kw)
+                                   image_size=0, seed=self.config.seed, worker_count=d.worker_count,
+                                   dialogue_fields=self.dialogue_fields, target_field=self.target_field,
+                                   target_marker=self.target_marker, **kw)
+
+  def select_sources(self, sources: dict) -> dict:
+    """The examples the row trains and evaluates on (all of them here)."""
+    return sources
 
   def model_config(self) -> gpt2.GPT2Config:
     m = self.config.model
@@ -140,26 +153,36 @@ class ResponseTask(base.Task):
     hyps = []
     for start in range(0, len(examples), self.config.eval.batch_size):
       hyps.extend(self.generate(model, examples[start:start + self.config.eval.batch_size]))
-    text = pipeline.as_text
-    refs = [text(ex["response"]) for ex in examples]
-    scores = metrics_lib.response_metrics(hyps, refs)
+    refs = [pipeline.as_text(ex[self.target_field]) for ex in examples]
+    scores = self.score(hyps, refs, examples)
     scores["examples"] = float(len(examples))
     if out_dir:
       with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
         for ex, hyp, ref in zip(examples, hyps, refs):
-          f.write(json.dumps({
-              "session_id": text(ex["session_id"]), "index": int(ex["index"]),
-              "context": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["context_texts"], ex["context_images"])],
-              "speakers": [int(s) for s in ex["context_speakers"]],
-              "images": [text(i) for i in ex["context_images"] if text(i)],
-              "reference": ref, "prediction": hyp}, ensure_ascii=False) + "\n")
+          f.write(json.dumps({**self.prediction_inputs(ex), "reference": ref, "prediction": hyp},
+                             ensure_ascii=False) + "\n")
     return scores
 
+  def score(self, hyps: list[str], refs: list[str], examples: list[dict]) -> dict[str, float]:
+    return metrics_lib.response_metrics(hyps, refs)
+
+  def prediction_inputs(self, example: dict) -> dict:
+    """The inputs written beside each prediction: ids and the dialogue, images as `<image NAME>`."""
+    text = pipeline.as_text
+    out = {"session_id": text(example["session_id"]), "index": int(example["index"])}
+    for prefix in self.dialogue_fields:
+      name = prefix.rstrip("_")
+      out[name] = [text(t) or f"<image {text(i)}>" for t, i in zip(example[f"{prefix}texts"], example[f"{prefix}images"])]
+      out["speakers" if name == "context" else f"{name}_speakers"] = [int(s) for s in example[f"{prefix}speakers"]]
+    out["images"] = [text(i) for prefix in self.dialogue_fields for i in example[f"{prefix}images"] if text(i)]
+    return out
+
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    """Examples with `context_texts`, `context_images`, `context_speakers` -> with `prediction`."""
-    missing = [k for k in ("context_texts", "context_images", "context_speakers") if any(k not in e for e in examples)]
+    """Examples with `{group}texts`, `{group}images`, `{group}speakers` for each dialogue group -> with `prediction`."""
+    needed = [f"{p}{k}" for p in self.dialogue_fields for k in ("texts", "images", "speakers")]
+    missing = [k for k in needed if any(k not in e for e in examples)]
     if missing:
       raise ValueError(f"predict inputs need fields {missing}")
-    preds = self.generate(model, [{**e, "response": ""} for e in examples])
+    preds = self.generate(model, [{**e, self.target_field: ""} for e in examples])
     return [{**e, "prediction": p} for e, p in zip(examples, preds)]
 

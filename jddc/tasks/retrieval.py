@@ -78,6 +78,7 @@ def _pad(values: list[int], length: int) -> np.ndarray:
 class RetrievalTask(base.Task):
   metric = "bleu"
   metric_mode = "max"
+  dialogue_fields = ("context_",)  # what `predict` reads, as the generative response row
 
   @property
   def multimodal(self) -> bool:
@@ -130,7 +131,7 @@ class RetrievalTask(base.Task):
     return pipeline.make_dataset(self.sources["train"], self.features(config), config)
 
   def _image_args(self, batch) -> tuple:
-    return (batch["image_features"], batch["has_image"]) if self.multimodal else ()
+    return (batch["image_features"][:, None], batch["has_image"][:, None]) if self.multimodal else ()
 
   def loss(self, model, batch, rng):
     rngs = nnx.Rngs(dropout=rng)
