@@ -31,7 +31,8 @@ _GENERATION = (("BLEU", "bleu"), ("RG-L", "rougeL"), ("Dt-1", "distinct1"), ("Dt
 
 TABLES = {
     5: Table(5, "Multimodal dialogue response generation", _GENERATION, "bleu"),
-    6: Table(6, "Can the multimodal query be rewritten? (F1 of the positive class)", (("F1", "f1"),), "f1"),
+    6: Table(6, "Can the multimodal query be rewritten? (macro F1; always 'yes' scores ~93 positive-class F1 here)",
+             (("F1", "f1"),), "f1"),
     7: Table(7, "Rewritten query generation", _GENERATION, "bleu"),
     8: Table(8, "Dialogue discourse parsing (micro F1)", (("Link", "link_f1"), ("Link & Rel", "link_rel_f1")),
              "link_rel_f1"),
