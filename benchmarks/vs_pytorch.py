@@ -53,7 +53,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from jddc import decoding, sharding, train  # noqa: E402
+from jddc import decoding, optim, sharding, train  # noqa: E402
 from jddc.models import bert, convert, gpt2  # noqa: E402
 
 N_LAYER, D_MODEL, N_HEAD, VOCAB = 6, 384, 6, 21128
@@ -193,8 +193,13 @@ def bench_peak() -> float:
 class _LMTask:
   """The response task's loss (`jddc.tasks.response.ResponseTask.loss`) on a given GPT-2."""
 
-  def __init__(self, model: gpt2.GPT2):
-    self._model = model
+  loss_count_metric = "token_loss"
+
+  def __init__(self, model: gpt2.GPT2, config: ml_collections.ConfigDict):
+    self._model, self._config = model, config
+
+  def optimizer(self):
+    return optim.adamw(self._config.optim, self._config.train.steps)
 
   def make_model(self, rngs: nnx.Rngs) -> gpt2.GPT2:
     del rngs
@@ -212,9 +217,10 @@ def bench_gpt2_train(peak: float) -> None:
   # schedule costs nothing measurable.
   optim_config = {"lr": 1e-3, "warmup_steps": 100, "end_lr_fraction": 0.0, "b1": 0.9, "b2": 0.999, "eps": 1e-8,
                   "weight_decay": 0.01, "clip": 1.0}
-  config = ml_collections.ConfigDict({"seed": 0, "optim": optim_config, "train": {"steps": 1000}})
+  config = ml_collections.ConfigDict({"seed": 0, "optim": optim_config,
+                                      "train": {"steps": 1000, "grad_accum": 1, "batch_size": TRAIN_BATCH}})
   mesh = sharding.make_mesh({"data": -1, "fsdp": 1, "model": 1})
-  task = _LMTask(ours)
+  task = _LMTask(ours, config)
   run = train.RunState(task, config, mesh)
   state = jax.device_put(nnx.state((ours, nnx.Optimizer(ours, run.tx, wrt=nnx.Param))), run.shardings)
   step_fn = train.make_train_step(task, run)

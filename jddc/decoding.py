@@ -328,9 +328,9 @@ def _gpt2_generate(graphdef, state, tokens, prompt_lengths, image_features, imag
   # The prefill runs on the B prompts; beam search tiles the cache to B x K rows after it.
   segment_ids = (jnp.arange(prompt_len)[None, :] < prompt_lengths[:, None]).astype(jnp.int32)
   cache = model.init_cache(batch, prompt_len + o.max_new_tokens, o.cache_dtype)
-  logits, cache = model.decode(tokens, cache, image_features=image_features,
-                               image_positions=image_positions, segment_ids=segment_ids)
-  first_logits = logits[jnp.arange(batch), prompt_lengths - 1]
+  logits, cache = model.decode(tokens, cache, image_features=image_features, image_positions=image_positions,
+                               segment_ids=segment_ids, logits_at=prompt_lengths - 1)
+  first_logits = logits[:, 0]
 
   def step_fn(token, carry):
     cache, positions = carry

@@ -213,7 +213,8 @@ class GPT2(nnx.Module):
 
   def decode(self, tokens: jax.Array, cache: KVCache, *, image_features: Optional[jax.Array] = None,
              image_positions: Optional[jax.Array] = None, segment_ids: Optional[jax.Array] = None,
-             positions: Optional[jax.Array] = None) -> tuple[jax.Array, KVCache]:
+             positions: Optional[jax.Array] = None,
+             logits_at: Optional[jax.Array] = None) -> tuple[jax.Array, KVCache]:
     """Runs T new tokens against the cache (a prompt prefill or one decoding step), no dropout.
 
     Args:
@@ -223,9 +224,12 @@ class GPT2(nnx.Module):
       image_features, image_positions: as in `__call__`; positions index into `tokens`.
       segment_ids: int32[B, T]; 0 marks padding that no later token attends to. None: 1.
       positions: int32[B, T]. None: `cache.index + 0..T-1`.
+      logits_at: int32[B], the one token of each row whose logits are wanted (a prefill
+        needs only each prompt's last: the LM head over every prompt token is most of a
+        prefill's cost). None: all T.
 
     Returns:
-      float32[B, T, V] logits and the updated cache.
+      float32[B, T, V] logits (float32[B, 1, V] with `logits_at`) and the updated cache.
     """
     b, t = tokens.shape
     s = cache.segment_ids.shape[1]
@@ -239,12 +243,12 @@ class GPT2(nnx.Module):
     mask = layers.attention_mask(q_slots, k_slots, segment_ids, cache_segments)
     logits, kvs = self._forward(tokens, q_slots if positions is None else positions, mask,
                                 image_features, image_positions, list(zip(cache.keys, cache.values)),
-                                index, True, None)
+                                index, True, None, logits_at)
     keys, values = zip(*kvs)
     return logits, KVCache(tuple(keys), tuple(values), cache_segments, index + t)
 
   def _forward(self, tokens, positions, mask, image_features, image_positions, kvs, index,
-               deterministic, rngs):
+               deterministic, rngs, logits_at=None):
     x = self._embed_images(self.wte(tokens), image_features, image_positions)
     x = self.drop(x + self.wpe(positions), deterministic=deterministic, rngs=rngs)
     new_kvs = []
@@ -253,6 +257,8 @@ class GPT2(nnx.Module):
       x, kv = block(x, mask, None if kvs is None else kvs[i], index, deterministic=deterministic, rngs=rngs)
       new_kvs.append(kv)
     x = sharding.constrain(x, ACTIVATION_AXES)
+    if logits_at is not None:
+      x = x[jnp.arange(x.shape[0]), logits_at][:, None]
     return self.wte.attend(self.ln_f(x)), new_kvs
 
   def _embed_images(self, x, image_features, image_positions):

@@ -97,6 +97,23 @@ class Task(abc.ABC):
     """The optimizer of the training loop; AdamW from `config.optim` unless a task says otherwise."""
     return optim.adamw(self.config.optim, self.config.train.steps)
 
+  def prepare_data(self, kind: str, image_features: bool = False) -> None:
+    """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split),
+    `self.tokenizer` and `self.feature_table` (the frozen ResNet-18 features when
+    `image_features`, trained on first use; else None)."""
+    with stage("corpus"):
+      self.release = release_dir(self.config)
+    with stage("tfds shards"):
+      self.sources = data_sources(self.config, kind)
+    with stage("tokenizer"):
+      self.tokenizer = tokenizer(self.config)
+    self.feature_table = None
+    if image_features:
+      from jddc import features  # imports this module
+
+      with stage("image features"):
+        self.feature_table = features.feature_table(self.config)
+
   def predict(self, model: nnx.Module, examples: list[dict]) -> list[dict]:
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""
     raise ValueError(f"{type(self).__name__} has no predict mode; use --mode=eval")

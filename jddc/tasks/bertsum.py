@@ -84,16 +84,7 @@ class BertSumTask(base.Task):
     return self.config.model.image_feature_dim > 0
 
   def prepare(self) -> None:
-    from jddc import features
-
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "summary")
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
-    with base.stage("image features"):
-      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    self.prepare_data("summary", image_features=self.multimodal)
 
   def pipeline_config(self, **kw) -> pipeline.PipelineConfig:
     d = self.config.data

@@ -92,17 +92,8 @@ class DiscourseTask(base.Task):
     return self.config.model.image_feature_dim > 0
 
   def prepare(self) -> None:
-    from jddc import features  # trains the extractor on first use
-
     self.relations = relation_names(self.config)
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "discourse")
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
-    with base.stage("image features"):
-      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    self.prepare_data("discourse", image_features=self.multimodal)
     m = self.config.model
     report = dp.truncation_report(self.sources["train"], m.max_edus, m.max_links)
     if report["dialogues_cut"] or report["links_dropped"]:

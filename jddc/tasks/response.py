@@ -45,18 +45,10 @@ class ResponseTask(base.Task):
     return self.config.model.image_feature_dim > 0
 
   def prepare(self) -> None:
-    from jddc import features  # trains the extractor on first use
-
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = self.select_sources(base.data_sources(self.config, self.example_type))
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
-      if jax.process_index() == 0:
-        self.tokenizer.save(os.path.join(self.workdir, RUN_TOKENIZER))  # the run decodes on its own
-    with base.stage("image features"):
-      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    self.prepare_data(self.example_type, image_features=self.multimodal)
+    self.sources = self.select_sources(self.sources)
+    if jax.process_index() == 0:
+      self.tokenizer.save(os.path.join(self.workdir, RUN_TOKENIZER))  # the run decodes on its own
 
   def prepare_inference(self, run_dir: str) -> None:
     """The run's own tokenizer; image features come with the inputs (`jddc.inference`)."""

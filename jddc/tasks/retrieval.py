@@ -85,16 +85,7 @@ class RetrievalTask(base.Task):
     return self.config.model.image_feature_dim > 0
 
   def prepare(self) -> None:
-    from jddc import features
-
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "response")
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
-    with base.stage("image features"):
-      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    self.prepare_data("response", image_features=self.multimodal)
     r = self.config.retrieval
     if r.embedder not in ("context_encoder", "bert"):
       raise ValueError(f"retrieval.embedder {r.embedder!r}: expected 'context_encoder' or 'bert'")

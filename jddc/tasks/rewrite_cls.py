@@ -99,16 +99,7 @@ class RewriteClsTask(base.Task):
     return self.config.model.name == "transresnet" and self.config.model.image_feature_dim > 0
 
   def prepare(self) -> None:
-    from jddc import features  # trains the extractor on first use
-
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "rewrite")
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
-    with base.stage("image features"):
-      self.feature_table = features.feature_table(self.config) if self.multimodal else None
+    self.prepare_data("rewrite", image_features=self.multimodal)
 
   def _text_config(self) -> bert.BertConfig:
     m = self.config.model

@@ -106,12 +106,7 @@ class PointerGeneratorTask(base.Task):
   throughput_unit = "tokens"
 
   def prepare(self) -> None:
-    with base.stage("corpus"):
-      self.release = base.release_dir(self.config)
-    with base.stage("tfds shards"):
-      self.sources = base.data_sources(self.config, "summary")
-    with base.stage("tokenizer"):
-      self.tokenizer = base.tokenizer(self.config)
+    self.prepare_data("summary")
     full = self.tokenizer.vocab_size
     self.vocab_size = self.config.model.vocab_size or full
     if self.vocab_size > full:
