@@ -13,9 +13,13 @@ as the dialogue text there is written. Compare with the CSDS README's overall-su
 from configs import summary_lead
 
 
-def get_config(arg: str = "small"):
-  config = summary_lead.get_config(arg)
+def on_csds(config):
+  """An extractive summary config, read on CSDS with its speaker prefixes kept."""
   config.data.corpus = "csds"
   config.data.corpus_path = "../shared/data/csds"
   config.model.speaker_prefixes = True
   return config
+
+
+def get_config(arg: str = "small"):
+  return on_csds(summary_lead.get_config(arg))

@@ -3,19 +3,13 @@
     python -m jddc.main --config=configs/summary_lexrank_csds.py     # reads ../shared/data/csds
 
 configs/summary_lexrank.py on `data.corpus = "csds"` (`jddc.data.corpora.csds`): a dialogue's
-overall summary is its topic QA summaries joined; with only `val.json` present its dialogues
-are split 80/10/10 by hash, N is the mean summary length of that train part, and the
-evaluation covers the test part. Utterances keep CSDS's speaker prefixes (`用户:` / `客服:`)
-as the dialogue text there is written. Compare with the CSDS README's overall-summary rows
-(Longest, LexPageRank; `../shared/data/README.md`), which are on the CSDS test set.
+overall summary is its topic QA summaries joined, as in configs/summary_lead_csds.py
+(splits, length budget, speaker prefixes). Compare with the CSDS README's LexPageRank row.
 """
 
 from configs import summary_lexrank
+from configs.summary_lead_csds import on_csds
 
 
 def get_config(arg: str = "small"):
-  config = summary_lexrank.get_config(arg)
-  config.data.corpus = "csds"
-  config.data.corpus_path = "../shared/data/csds"
-  config.model.speaker_prefixes = True
-  return config
+  return on_csds(summary_lexrank.get_config(arg))

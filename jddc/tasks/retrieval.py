@@ -171,24 +171,24 @@ class RetrievalTask(base.Task):
         index.save(folder, fingerprint)
     return index
 
-  def candidates(self, model, examples: list[dict]) -> list[list[int]]:
-    """Per example, ids into the training responses (`self._bank["responses"]`) of its candidates."""
+  def candidates(self, embed, weights: str, encoded: dict[str, np.ndarray]) -> list[list[int]]:
+    """Per example, ids into the training responses (`self._bank["responses"]`) of its candidates.
+
+    `embed`/`weights`: the context embedder and its fingerprint (`_embedder`); `encoded`: the
+    examples' context embeddings `q` float32[N, D] and, multimodal, their latest image `f`, `h`.
+    """
     r = self.config.retrieval
     train = self._bank["examples"]
-    embed, weights = self._embedder(model)
     data = f"{len(train)}:{tfds_builder.release_fingerprint(self.release)}"
     text_index = self._index("text", lambda: self._encode_all(lambda b: {"v": embed(b)}, train)["v"],
                              f"{weights}:{data}:{self.config.data.max_len}")
-    queries = self._encode_all(lambda b: {"v": embed(b)}, examples)["v"]
-    lists = [[ids] for ids in text_index.search(queries, r.text_candidates)[0]]
+    lists = [[ids] for ids in text_index.search(encoded["q"], r.text_candidates)[0]]
     if self.multimodal and r.image_candidates:
-      has = self._bank["has_image"]
-      image_rows = np.flatnonzero(has)
+      image_rows = np.flatnonzero(self._bank["has_image"])
       if len(image_rows):
         image_index = self._index("image", lambda: self._bank["image_features"][image_rows], f"image:{data}")
-        mine = self._encode_all(lambda b: {"f": b["image_features"], "h": b["has_image"]}, examples)
-        found = image_index.search(mine["f"], r.image_candidates)[0]
-        for row, (ids, has_image) in enumerate(zip(found, mine["h"])):
+        found = image_index.search(encoded["f"], r.image_candidates)[0]
+        for row, (ids, has_image) in enumerate(zip(found, encoded["h"])):
           if has_image:
             lists[row].append(image_rows[ids])
     responses = self._bank["response_ids"]
@@ -220,16 +220,24 @@ class RetrievalTask(base.Task):
     """(chosen response per example, candidate ids per example)."""
     if self._bank is None:
       self._build_bank()
-    cands = self.candidates(model, examples)
-    responses = self._bank["responses"]
+    embed, weights = self._embedder(model)
     encode_r = nnx.jit(lambda m, t, k: m.encode_responses(t, k))
     encode_d = nnx.jit(lambda m, *a: m.encode_dialogue(*a))
+
+    def encode_examples(b):  # one pass over the examples: first-stage query, re-ranker vector, image
+      out = {"q": embed(b), "d": encode_d(model, b["context_tokens"], b["context_mask"], *self._image_args(b))}
+      if self.multimodal:
+        out.update(f=b["image_features"], h=b["has_image"])
+      return out
+
+    encoded = self._encode_all(encode_examples, examples)
+    cands = self.candidates(embed, weights, encoded)
+    responses = self._bank["responses"]
     response_rows = [{"response": t, "context_texts": [], "context_images": [], "context_speakers": []}
                      for t in responses]
     r_vecs = self._encode_all(lambda b: {"v": encode_r(model, b["response_tokens"], b["response_mask"])},
                               response_rows)["v"]
-    d_vecs = self._encode_all(lambda b: {"v": encode_d(model, b["context_tokens"], b["context_mask"],
-                                                       *self._image_args(b))}, examples)["v"]
+    d_vecs = encoded["d"]
     chosen = [responses[ids[int(np.argmax(r_vecs[ids] @ d))]] for d, ids in zip(d_vecs, cands)]
     return chosen, cands
 
