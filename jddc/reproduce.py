@@ -12,6 +12,8 @@ its own checkpoint). Written to OUT:
   tables.csv     one line per (row, metric): table, row, label, metric, ours, sd, paper;
   results.json   row -> {metric -> mean}, with `_sd`, `_seeds` and `_wall_s` entries;
   text_vs_mm.png the main metric of each text-only / multimodal pair, with sd error bars.
+XLA's persistent compilation cache lives in OUT/xla_cache, so seeds after the first of a
+row skip compilation.
 A row whose config does not exist yet is reported as missing, never filled in.
 """
 
@@ -60,11 +62,15 @@ def run_row(out: str, row: pt.Row, seed: int, preset: str) -> tuple[str, float]:
   log_path = os.path.join(out, "logs", f"{row.name}_seed{seed}.log")
   command = [sys.executable, "-m", "jddc.main", f"--config={config_path(row)}:{preset}",
              f"--config.seed={seed}", f"--workdir={os.path.abspath(workdir)}"]
+  # Seeds of a row compile the same programs: XLA's persistent cache serves them after the first.
+  env = dict(os.environ)
+  env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(os.path.join(out, "xla_cache")))
+  env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
   start = time.perf_counter()
   with open(log_path, "a", encoding="utf-8") as log:
     log.write(" ".join(command) + "\n")
     log.flush()
-    code = subprocess.call(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    code = subprocess.call(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
   wall = time.perf_counter() - start
   return ("ok" if code == 0 else f"failed (exit {code}; see {log_path})"), wall
 

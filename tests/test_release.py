@@ -11,7 +11,7 @@ from PIL import Image
 
 from jddc.data import examples, release, schema
 from jddc.data.errors import DataError
-from jddc.data.synth import catalogue, generate
+from jddc.data.synth import catalogue, generate, scenarios
 from tests.conftest import TINY_SESSIONS, shared_path
 
 
@@ -51,6 +51,20 @@ def test_generated_annotations_are_consistent(tiny_release):
   for meta in metas:
     for name, info in meta["images"].items():
       assert categories[name] == info["category"]
+
+
+def test_after_a_vague_query_only_the_picture_tells_its_relation(tiny_release):
+  """Table 8's text/multimodal gap by construction: the same words precede pictures of either relation."""
+  r = release.read_release(tiny_release)
+  categories = {a.image: a.category for a in r.image_categories}
+  relations_after = {}
+  for a in r.discourse:
+    for link in a.links:
+      child, parent = a.edus[link.child], a.edus[link.parent]
+      if child.image and parent.text in scenarios._VAGUE_QUERIES:
+        assert link.relation == scenarios._PICTURE_RELATION[categories[child.image]]
+        relations_after.setdefault(parent.text, set()).add(link.relation)
+  assert any(found == {"proof", "elaboration"} for found in relations_after.values()), relations_after
 
 
 def test_same_seed_gives_identical_bytes(tmp_path):

@@ -42,6 +42,22 @@ PRIMARY_WEIGHTS = {
 
 P_DEGRADED = 0.14  # the paper: 14.28% of multimodal queries cannot be rewritten
 P_SECOND_IMAGE = 0.85
+P_VAGUE_QUERY = 0.5  # the query's words do not say what the picture shows
+_VAGUE_QUERIES = ("看看这个", "帮我看下这个", "这个怎么回事？", "你看一下", "这是什么情况？")
+
+# How a customer's picture relates to the words it comes with depends on what it shows: a
+# proof of what they claim (a defect, a missing part, a state of an order) or an elaboration
+# of details the words leave out. After a vague query only the picture tells them apart,
+# which is what the multimodal discourse parser (Table 8) can use and the text-only cannot.
+_PICTURE_RELATION = {
+    "photo_damaged_appearance": "proof", "photo_missing_items": "proof", "screenshot_product_order": "proof",
+    "screenshot_logistics_order": "proof", "screenshot_after_sales_order": "proof",
+    "screenshot_user_comment": "proof", "photo_user_screen": "proof",
+    "photo_malfunction": "elaboration", "photo_installation": "elaboration",
+    "photo_purchase_consultation": "elaboration", "photo_recommendation_comparison": "elaboration",
+    "screenshot_product": "elaboration", "screenshot_text_message": "elaboration",
+    "screenshot_system_software": "elaboration", "screenshot_other": "elaboration",
+}
 
 
 @dataclasses.dataclass
@@ -50,6 +66,16 @@ class Outcome:
   rewrite_messages: list[int]  # the main multimodal query's message indices
   can_rewrite: bool
   rewrite: str
+
+
+def picture_relation(s: Script, slot: str) -> str:
+  """The relation of the picture in `slot` to the customer's words it illustrates."""
+  return _PICTURE_RELATION[s.images[slot].category]
+
+
+def query_text(s: Script, specific: tuple[str, ...]) -> str:
+  """A query pointing at the picture: one of the category's own wordings, or a vague one."""
+  return s.pick(_VAGUE_QUERIES) if s.chance(P_VAGUE_QUERY) else s.pick(specific)
 
 
 def _draw(s: Script, table: dict[str, str], exclude: tuple = ()) -> str:
@@ -89,7 +115,7 @@ def query(s: Script, slot: str, text: str, anchor: Optional[int], relation: Opti
   background = s.pick(_BACKGROUNDS) if s.chance(0.4) else None
   if s.chance(0.6):
     t = s.say(False, (text, anchor, relation), *([(background, -1, "background")] if background else []))[0]
-    img = s.show(slot, t, "elaboration")
+    img = s.show(slot, t, picture_relation(s, slot))
   else:
     img = s.show(slot, anchor, relation)
     t = s.say(False, (text, img, "5w1h" if any(q in text for q in ("怎么", "什么", "哪")) else "yes_no"),
@@ -107,7 +133,7 @@ def retake(s: Script, slot: str, after: int, greeting: Optional[tuple]) -> int:
   old = s.images[slot]
   s.add_image(clear, old.category, old.facts)
   (ok,) = s.say(False, (s.pick(("好的", "稍等", "行", "嗯嗯")), ids[-1], "suggestion_acceptance"))
-  img = s.show(clear, ok, "elaboration")
+  img = s.show(clear, ok, picture_relation(s, clear))
   # Facts now come from the clear picture; its slot shares the facts of the degraded one.
   s.shown.update(f"{slot}.{name}" for name in old.facts)
   return img
@@ -247,7 +273,7 @@ def after_sales(s: Script, category: str, sku: Sku, degraded: bool) -> Outcome:
     s.add_image("o2", "screenshot_product_order",
                 {"product": sku.product, "order_status": s.pick(("shipped", "completed", "to_ship"))})
     (ok,) = s.say(False, (s.pick(("好的", "嗯", "好")), last, "suggestion_acceptance"))
-    img2 = s.show("o2", ok, "elaboration")
+    img2 = s.show("o2", ok, picture_relation(s, "o2"))
     status = s.value("o2.order_status")
     status_text = {"shipped": "订单还在配送中，签收后", "completed": "订单已完成，", "to_ship": "订单还没发出，"}[status]
     last = img2
@@ -299,7 +325,7 @@ def pre_sales(s: Script, category: str, shop_type: str, catalogue, degraded: boo
   texts = {"photo_purchase_consultation": ("这款有吗？", "这个你们家有卖吗", "同款有没有？", "这个多少钱"),
            "photo_recommendation_comparison": ("这两个哪个好？", "这两款选哪个", "帮我看看这两个哪个好"),
            "screenshot_product": ("这个还有货吗？", "这款现在有货吗", "链接里这个还有吗")}[category]
-  text = s.pick(texts)
+  text = query_text(s, texts)
   if s.chance(0.2):
     text = f"{w('p1.product')}，" + text
     s.state("p1.product")
@@ -334,7 +360,7 @@ def pre_sales(s: Script, category: str, shop_type: str, catalogue, degraded: boo
     colour2 = _draw(s, F.COLOURS, exclude=(colour,))
     s.add_image("c2", "photo_purchase_consultation", {"product": product, "colour": colour2})
     (q2,) = s.say(False, (s.pick(("那这个颜色有吗？", "这种颜色的有没有", "还有这个颜色吗")), ans, "yes_no"))
-    img2 = s.show("c2", q2, "elaboration")
+    img2 = s.show("c2", q2, picture_relation(s, "c2"))
     if colour2 in sku.colours:
       (last,) = s.say(True, (f"{w('c2.colour')}的也有货，可以直接拍", img2, "affirmation", ["c2.colour"]))
     else:
@@ -443,7 +469,7 @@ def screens(s: Script, category: str, sku: Sku, degraded: bool) -> Outcome:
   fact = _status_fact(category)
   key = f"s1.{fact}"
   open_edu = opening(s)
-  t, img, query_messages = query(s, "s1", s.pick(_SCREEN_QUERY[category]), open_edu,
+  t, img, query_messages = query(s, "s1", query_text(s, _SCREEN_QUERY[category]), open_edu,
                                  "background" if open_edu is not None else None)
   greeting = greeting_part(s, open_edu) if open_edu is not None else None
   if degraded:
@@ -464,7 +490,7 @@ def screens(s: Script, category: str, sku: Sku, degraded: bool) -> Outcome:
     s.add_image("s2", cat2, _screen_facts(s, cat2, sku))
     fact2 = _status_fact(cat2)
     (q2,) = s.say(False, (s.pick(("还有这个", "对了，这个呢？", "另外这个是什么情况")), promise, "coordinate"))
-    img2 = s.show("s2", q2, "elaboration")
+    img2 = s.show("s2", q2, picture_relation(s, "s2"))
     reply2, _ = _STATUS_REPLY[fact2][s.value(f"s2.{fact2}")]
     (last,) = s.say(True, (reply2, img2, "elaboration", [f"s2.{fact2}"]))
     extra = f"，另咨询{_topic(cat2, F.fact_word(fact2, s.value(f's2.{fact2}')))}"
