@@ -19,10 +19,11 @@ def get_config(arg: str = "small"):
   config = common.base_config("retrieval", arg)
   config.model = common.transresnet(config.size, image_feature_dim=0)
   config.retrieval = common.retrieval(config.size)
-  config.optim.lr = {"tiny": 3e-3, "small": 5e-4, "base": 5e-4}[config.size]
+  config.optim.lr = {"tiny": 3e-3, "small": 1e-3, "base": 5e-4}[config.size]
+  config.optim.warmup_steps = {"tiny": 5, "small": 30, "base": 4000}[config.size]
   config.optim.weight_decay = 0.0
   config.train.batch_size = {"tiny": 16, "small": 64, "base": 500}[config.size]
-  config.train.steps = {"tiny": 100, "small": 800, "base": 20_000}[config.size]
-  config.train.eval_every = {"tiny": 50, "small": 400, "base": 2000}[config.size]
+  config.train.steps = {"tiny": 100, "small": 300, "base": 20_000}[config.size]
+  config.train.eval_every = {"tiny": 50, "small": 150, "base": 2000}[config.size]
   config.eval.metric = "bleu"
   return config

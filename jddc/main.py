@@ -82,7 +82,7 @@ def main(argv):
               cluster.mode, jax.device_count())
 
   if FLAGS.mode == "prepare":
-    train.setup(config, workdir)
+    train.prepare_data(config, workdir)
     return
   if FLAGS.mode == "train":
     results = train.train_and_evaluate(config, workdir)

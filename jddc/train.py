@@ -201,11 +201,17 @@ def write_json(path: str, obj: Any) -> None:
 
 def setup(config: ml_collections.ConfigDict, workdir: str):
   """(task, mesh, run state) for a config, data prepared."""
-  os.makedirs(workdir, exist_ok=True)
   mesh = sharding.make_mesh(config.mesh.to_dict())
+  task = prepare_data(config, workdir)
+  return task, mesh, RunState(task, config, mesh)
+
+
+def prepare_data(config: ml_collections.ConfigDict, workdir: str):
+  """The config's task with everything it reads built (`--mode=prepare`); no model."""
+  os.makedirs(workdir, exist_ok=True)
   task = get_task(config.task)(config, workdir)
   prepare(task)
-  return task, mesh, RunState(task, config, mesh)
+  return task
 
 
 def prepare(task) -> None:

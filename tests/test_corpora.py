@@ -226,3 +226,33 @@ def test_data_option_reads_a_corpus_and_trains_its_tokenizer(cache_dir, tmp_path
   with pytest.raises(ValueError, match="corpus 'csds' has no 'response' examples; it has: summary"):
     base.data_sources(config, "response")
 
+
+
+# ---------------------------------------------------------------------------
+# The public-corpus configs, end to end at `tiny`
+# ---------------------------------------------------------------------------
+
+REAL_CORPUS_CONFIGS = ("response_jddc2019", "rewrite_gen_restoration", "summary_lead_csds", "summary_lexrank_csds",
+                       "discourse_stac", "discourse_moddp")
+
+
+@pytest.mark.parametrize("name", REAL_CORPUS_CONFIGS)
+def test_real_corpus_config_runs_end_to_end(name, cache_dir, tmp_path):
+  from jddc import configuration, train
+  config = configuration.load_config(f"configs/{name}.py:tiny")
+  with config.unlocked():
+    config.data.cache_dir = cache_dir
+    config.eval.max_examples = 32
+    if config.train.steps:
+      config.train.steps, config.train.eval_every, config.train.log_every = 30, 30, 10
+  results = train.train_and_evaluate(config, str(tmp_path))
+  numbers = {k: v for k, v in results.items() if k not in ("best_step", "examples", "dialogues", "gold", "pred",
+                                                           "link_correct", "link_rel_correct", "unreachable",
+                                                           "budget", "length")}
+  assert numbers and all(0.0 <= v <= 100.0 for v in numbers.values()), results
+  with open(tmp_path / "results.json") as f:
+    assert json.load(f) == results
+  if config.train.steps:
+    with open(tmp_path / "metrics.jsonl") as f:
+      losses = [r["train/loss"] for r in map(json.loads, f) if "train/loss" in r]
+    assert len(losses) == 3 and losses[-1] < losses[0]

@@ -201,12 +201,13 @@ def test_pipeline_targets_and_cut():
     dp.encode_dialogue({**example, "edu_speakers": [0, 1, 2, 0, 1]}, _Chars(), dp.DiscourseConfig(max_speakers=2), 6)
 
 
-def test_tiny_rows_train_end_to_end(tiny_release, tmp_path):
+@pytest.mark.parametrize("name", ["discourse_text", "discourse_mm"])
+def test_tiny_rows_train_end_to_end(name, tiny_release, tmp_path):
   from jddc import configuration, train
   cache = tmp_path / "cache"
   cache.mkdir()
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
-  config = configuration.load_config("configs/discourse_text.py:tiny")
+  config = configuration.load_config(f"configs/{name}.py:tiny")
   with config.unlocked():
     config.data.cache_dir = str(cache)
     config.model.shared_encoders = True  # half the graph to compile; both agents' paths are tested above

@@ -39,6 +39,16 @@ def _config(name: str, cache: str, **overrides):
   return config
 
 
+def test_every_config_has_an_end_to_end_tiny_run():
+  """Each file in configs/ trains (where it has training) and evaluates at `tiny` in some test."""
+  from tests import test_corpora
+  elsewhere = {"discourse_text", "discourse_mm"}  # tests/test_discourse.py
+  elsewhere |= {"summary_pgn", "summary_lead", "summary_lexrank"}  # tests/test_summary.py
+  elsewhere |= set(test_corpora.REAL_CORPUS_CONFIGS)
+  names = {os.path.basename(p)[:-3] for p in CONFIGS}
+  assert names == set(RUN_CONFIGS) | elsewhere
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=os.path.basename)
 def test_every_config_resolves_and_validates(path):
   from configs import common

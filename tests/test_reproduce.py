@@ -68,3 +68,23 @@ def test_tiny_row_runs_once_and_resumes(tmp_path):
   assert os.path.getmtime(os.path.join(reproduce.run_dir(out, pt.ROW_INDEX["response_text"], 0),
                                        "results.json")) == first
   assert "Text-only GPT (`response_text`) |" in open(os.path.join(out, "tables.md"), encoding="utf-8").read()
+
+
+def test_core_slots_split_the_cores():
+  slots = reproduce.core_slots(2)
+  assert len(slots) == 2 and all(slots)
+  if len(os.sched_getaffinity(0)) >= 2:
+    assert not slots[0] & slots[1]
+  assert reproduce.core_slots(1) == [None]
+
+
+@pytest.mark.slow
+def test_concurrent_runs_prepare_their_data_first(tmp_path):
+  out = str(tmp_path)
+  summaries = reproduce.reproduce(out, "tiny", rows=["summary_lead", "summary_lexrank"], jobs=2)
+  assert summaries["summary_lexrank"]["rougeL"] > 0 and summaries["summary_lead"]["rougeL"] > 0
+  for name in ("summary_lead", "summary_lexrank"):
+    assert os.path.isfile(os.path.join(out, "logs", f"{name}_prepare.log"))
+  timings = json.load(open(os.path.join(out, "timings.json")))
+  assert set(timings) == {"summary_lead_prepare", "summary_lexrank_prepare", "summary_lead_seed0", "summary_lexrank_seed0"}
+  assert "## Wall time (2 run(s) at a time" in open(os.path.join(out, "tables.md"), encoding="utf-8").read()
