@@ -261,6 +261,8 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
       failed.append(key)
       statuses[key.rsplit("_seed", 1)[0].rsplit("_prepare", 1)[0]] = status
 
+  # Every row's first seed before any second one: later seeds then find its compiled programs.
+  runs.sort(key=lambda run: (seeds.index(run[1]), pt.ROWS.index(run[0])))
   if jobs > 1 and runs:  # data first, one row at a time: concurrent runs must not race to write it
     for name in dict.fromkeys(row.name for row, _ in runs):
       row = pt.ROW_INDEX[name]
