@@ -90,11 +90,12 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
   })
 
 
-def gpt2_schedule(config: ml_collections.ConfigDict) -> None:
-  """The GPT-2 rows' `small` budget: 600 steps at a doubled peak rate (about 2 minutes on 2 CPU cores).
+def short_gpt2_schedule(config: ml_collections.ConfigDict) -> None:
+  """The rewriting rows' `small` budget: 600 steps at a doubled peak rate (about 2 minutes on 2 CPU cores).
 
-  `python -m jddc.reproduce --preset=small` runs every row with 3 seeds; this keeps the GPT-2
-  rows' share of it near 12 of its minutes. Other sizes keep the shared defaults.
+  `python -m jddc.reproduce --preset=small` runs every row with 3 seeds. The response rows
+  keep the default 1,000 steps at 1e-3: at 600 the multimodal GPT-2 had not yet learned to
+  read its image features (BLEU 22.56 vs text-only 22.28, seed 0). Other sizes keep the defaults.
   """
   if config.size == "small":
     config.train.steps, config.train.eval_every = 600, 300

@@ -19,6 +19,5 @@ def get_config(arg: str = "small"):
   config.model = common.gpt2(config.size, image_feature_dim=512)
   config.features = common.image_features(config.size)
   config.decode = common.decoding(config.size)
-  common.gpt2_schedule(config)
   config.eval.metric = "bleu"
   return config

@@ -17,6 +17,5 @@ def get_config(arg: str = "small"):
   config = common.base_config("response", arg)
   config.model = common.gpt2(config.size, image_feature_dim=0)
   config.decode = common.decoding(config.size)
-  common.gpt2_schedule(config)
   config.eval.metric = "bleu"
   return config

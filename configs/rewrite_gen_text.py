@@ -14,6 +14,6 @@ def get_config(arg: str = "small"):
   config = common.base_config("rewrite_gen", arg)
   config.model = common.gpt2(config.size, image_feature_dim=0)
   config.decode = common.decoding(config.size)
-  common.gpt2_schedule(config)
+  common.short_gpt2_schedule(config)
   config.eval.metric = "bleu"
   return config
