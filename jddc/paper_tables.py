@@ -81,4 +81,6 @@ CLAIMS = (
      ("summary_lead", "summary_lexrank"), "rougeL"),
     ("generative response models beat retrieval on BLEU", ("response_text", "response_mm"),
      ("response_retrieval_text", "response_retrieval_mm"), "bleu"),
+    ("text-only GPT beats text-only retrieval on BLEU", ("response_text",), ("response_retrieval_text",), "bleu"),
+    ("multimodal GPT beats multimodal retrieval on BLEU", ("response_mm",), ("response_retrieval_mm",), "bleu"),
 )
