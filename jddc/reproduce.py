@@ -62,6 +62,11 @@ def run_dir(out: str, row: pt.Row, seed: int) -> str:
   return os.path.join(out, "runs", f"{row.name}_seed{seed}")
 
 
+def row_of(key: str) -> str:
+  """The row of a timing key: "<row>_seed<k>" or "<row>_prepare"."""
+  return key.rsplit("_seed", 1)[0].rsplit("_prepare", 1)[0]
+
+
 def default_jobs() -> int:
   """One run per CPU core (at most 4), or 1 where an accelerator is visible (runs would share it)."""
   if glob.glob("/dev/nvidia[0-9]*") or glob.glob("/dev/accel[0-9]*") or glob.glob("/dev/vfio/[0-9]*"):
@@ -259,7 +264,7 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
     print(f"[{key}] {status} ({wall:.0f} s)", flush=True)
     if status.startswith("failed"):
       failed.append(key)
-      statuses[key.rsplit("_seed", 1)[0].rsplit("_prepare", 1)[0]] = status
+      statuses[row_of(key)] = status
 
   # Every row's first seed before any second one: later seeds then find its compiled programs.
   runs.sort(key=lambda run: (seeds.index(run[1]), pt.ROWS.index(run[0])))
@@ -286,8 +291,7 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
     found = read_results(out, row, seeds)
     if found:
       summaries[row.name] = aggregate(found, [k for _, k in pt.TABLES[row.table].columns])
-  row_walls = {r.name: sum(v for k, v in walls.items() if k.rsplit("_seed", 1)[0].rsplit("_prepare", 1)[0] == r.name)
-               for r in selected}
+  row_walls = {r.name: sum(v for k, v in walls.items() if row_of(k) == r.name) for r in selected}
   for name, wall in row_walls.items():
     if name in summaries:
       summaries[name]["_wall_s"] = round(wall, 1)
