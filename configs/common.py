@@ -7,9 +7,15 @@ paper's sizes: GPT-2 12 layers x 768, ResNet-18 at 224 px). Nothing else changes
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import ml_collections
+
+from jddc.configuration import OneOf, Range, lookup, not_allowed
+from jddc.data import corpora
+from jddc.data.errors import ON_ERROR_CHOICES
+from jddc.data.schema import SPLITS
 
 SIZES = ("tiny", "small", "base")
 #: the public corpora beside the repository (../shared/data); nothing of them is copied in
@@ -63,7 +69,7 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.train.batch_size = {"tiny": 8, "small": 16, "base": 64}[size]
   c.train.log_every = {"tiny": 10, "small": 50, "base": 100}[size]
   c.train.eval_every = {"tiny": 20, "small": 500, "base": 5000}[size]
-  c.train.checkpoint_every = {"tiny": 20, "small": 250, "base": 2000}[size]
+  c.train.checkpoint_every = {"tiny": 20, "small": 250, "base": 2500}[size]  # eval_every's divisor
   c.train.keep_checkpoints = 2
   c.train.grad_accum = 1  # micro-batches per step (batch_size is the whole step's batch)
   c.train.compute_dtype = "float32"  # or "bfloat16": activations; params and optimizer stay float32
@@ -98,7 +104,7 @@ def short_gpt2_schedule(config: ml_collections.ConfigDict) -> None:
   read its image features (BLEU 22.56 vs text-only 22.28, seed 0). Other sizes keep the defaults.
   """
   if config.size == "small":
-    config.train.steps, config.train.eval_every = 600, 300
+    config.train.steps, config.train.eval_every, config.train.checkpoint_every = 600, 300, 300
     config.optim.lr, config.optim.warmup_steps = 2e-3, 60
 
 
@@ -246,3 +252,202 @@ def reference(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     if name in config:
       setattr(ref, name, make(ref.size))
   return ref
+
+
+# ---------------------------------------------------------------------------------------------
+# Allowed values, ranges and rules: checked with the types by `jddc.configuration.validate`
+# before anything is built. Lists the code also holds are imported from it where that costs no
+# JAX import; the others are tested against the code (tests/test_validation.py).
+# ---------------------------------------------------------------------------------------------
+
+#: `jddc.decoding.METHODS`; Pointer-Generator and BERTSUMABS decode greedily or by beam search
+GPT2_DECODE_METHODS = ("greedy", "sample", "beam")
+SEQ2SEQ_DECODE_METHODS = ("greedy", "beam")
+#: `jddc.retrieval.DISTANCES`
+RETRIEVAL_DISTANCES = ("squared_l2", "dot_product")
+#: `jddc.data.synth.generate.SIZES`
+CORPUS_SIZES = ("tiny", "default", "large")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+#: validation metrics a task reports that can pick its best checkpoint (every task keeps the
+#: highest; counts such as `examples` or `length` cannot): `jddc.metrics`' dicts, tasks' extras
+RESPONSE_METRICS = ("bleu", "bleu1", "bleu2", "sentence_bleu4", "rougeL", "distinct1", "distinct2")
+REWRITE_METRICS = RESPONSE_METRICS + ("exact_match", "run_bleu4") + tuple(
+    f"rewrite_{m}{n}" for m in "prf" for n in (1, 2, 3))
+SUMMARY_METRICS = ("rouge1", "rouge2", "rougeL", "rougeL_lcs")
+DISCOURSE_METRICS = ("link_p", "link_r", "link_f1", "link_rel_p", "link_rel_r", "link_rel_f1")
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSchema:
+  """What a task (`config.task`, `jddc.tasks.REGISTRY`) accepts.
+
+  Attributes:
+    models: its `model.name`s.
+    metrics: its `eval.metric`s.
+    trainable: False: nothing to train (`Task.trainable`), `train.steps` may be 0.
+    sections: optional sections it reads and needs.
+    unused_sections: optional sections it never reads (given, they would be silently ignored).
+    decode_methods: its `decode.method`s.
+    one_window: context and response share the `data.max_len` window (GPT-2).
+  """
+  models: tuple[str, ...]
+  metrics: tuple[str, ...]
+  trainable: bool = True
+  sections: tuple[str, ...] = ()
+  unused_sections: tuple[str, ...] = ()
+  decode_methods: tuple[str, ...] = ()
+  one_window: bool = False
+
+
+TASKS = {
+    "response": TaskSchema(("gpt2",), RESPONSE_METRICS, sections=("decode",), unused_sections=("retrieval",),
+                           decode_methods=GPT2_DECODE_METHODS, one_window=True),
+    "rewrite_gen": TaskSchema(("gpt2",), REWRITE_METRICS, sections=("decode",), unused_sections=("retrieval",),
+                              decode_methods=GPT2_DECODE_METHODS, one_window=True),
+    "retrieval": TaskSchema(("transresnet",), RESPONSE_METRICS + ("candidate_recall", "exact_match"),
+                            sections=("retrieval",), unused_sections=("decode",)),
+    "rewrite_cls": TaskSchema(("bert", "transresnet"), ("f1", "f1_rewritable", "f1_not_rewritable", "accuracy"),
+                              unused_sections=("decode", "retrieval")),
+    "image_category": TaskSchema(("resnet18",), ("accuracy",), unused_sections=("decode", "retrieval", "features")),
+    "discourse": TaskSchema(("deep_sequential",), DISCOURSE_METRICS, unused_sections=("decode", "retrieval")),
+    "summary_extractive": TaskSchema(("lead", "lexrank"), SUMMARY_METRICS, trainable=False,
+                                     unused_sections=("decode", "retrieval", "features")),
+    "summary_pgn": TaskSchema(("pgn",), SUMMARY_METRICS, sections=("decode",), unused_sections=("retrieval",),
+                              decode_methods=SEQ2SEQ_DECODE_METHODS),
+    "summary_bertsum": TaskSchema(("bertsum",), SUMMARY_METRICS, sections=("decode",),
+                                  unused_sections=("retrieval",), decode_methods=SEQ2SEQ_DECODE_METHODS),
+}
+
+_POSITIVE = Range(lo=1)
+_NON_NEGATIVE = Range(lo=0)
+_PROBABILITY = Range(0.0, 1.0)
+_ABOVE_ZERO = Range(lo=0.0, lo_open=True)
+_MESH_AXIS = Range(lo=1, also=(-1,))  # -1: the rest of the devices
+
+#: dotted key -> its allowed values or range, wherever the key exists (model keys are shared by models)
+CONSTRAINTS = {
+    "size": OneOf(SIZES), "seed": _NON_NEGATIVE,
+    "data.corpus_size": OneOf(CORPUS_SIZES), "data.corpus_seed": _NON_NEGATIVE,
+    "data.on_error": OneOf(ON_ERROR_CHOICES), "data.corpus": OneOf(("jddc",) + tuple(sorted(corpora.READERS))),
+    "data.vocab_size": _POSITIVE, "data.max_len": _POSITIVE, "data.max_response_len": _POSITIVE,
+    "data.max_images": _NON_NEGATIVE, "data.image_size": _POSITIVE, "data.worker_count": _NON_NEGATIVE,
+    "optim.lr": _ABOVE_ZERO, "optim.warmup_steps": _NON_NEGATIVE, "optim.end_lr_fraction": _PROBABILITY,
+    "optim.b1": Range(0.0, 1.0, hi_open=True), "optim.b2": Range(0.0, 1.0, hi_open=True), "optim.eps": _ABOVE_ZERO,
+    "optim.weight_decay": _NON_NEGATIVE, "optim.clip": _NON_NEGATIVE,  # clip 0: off
+    "train.batch_size": _POSITIVE, "train.log_every": _POSITIVE, "train.eval_every": _POSITIVE,
+    "train.checkpoint_every": _POSITIVE, "train.keep_checkpoints": _POSITIVE, "train.grad_accum": _POSITIVE,
+    "train.compute_dtype": OneOf(COMPUTE_DTYPES),  # train.steps: by task (TaskSchema.trainable)
+    "eval.split": OneOf(SPLITS), "eval.max_examples": _NON_NEGATIVE, "eval.batch_size": _POSITIVE,
+    "mesh.data": _MESH_AXIS, "mesh.fsdp": _MESH_AXIS, "mesh.model": _MESH_AXIS,
+    "model.vocab_size": _NON_NEGATIVE, "model.image_feature_dim": _NON_NEGATIVE,
+    **{f"model.{k}": _POSITIVE for k in (
+        "n_layer", "d_model", "n_head", "d_ff", "n_positions", "hidden_dim", "embed_dim", "num_units",
+        "relation_dim", "head_dim", "max_edu_dist", "max_speakers", "max_edus", "max_edu_len", "max_links",
+        "dec_layers", "dec_heads", "dec_ff", "warmup_encoder", "warmup_decoder", "ngram")},
+    **{f"model.{k}": _PROBABILITY for k in ("dropout", "attn_dropout", "dec_dropout", "threshold")},
+    "model.label_smoothing": Range(0.0, 1.0, hi_open=True), "model.length": _NON_NEGATIVE,
+    "model.epsilon": _ABOVE_ZERO, "model.coverage_loss_weight": _NON_NEGATIVE,
+    "model.adagrad_initial_accumulator": _ABOVE_ZERO, "model.lr_encoder": _ABOVE_ZERO,
+    "model.lr_decoder": _ABOVE_ZERO, "model.optimizer": OneOf(("adagrad", "adamw")),
+    "model.train_structure": OneOf(("predicted", "gold")),
+    "decode.top_k": _NON_NEGATIVE, "decode.top_p": _PROBABILITY, "decode.temperature": _ABOVE_ZERO,
+    "decode.max_new_tokens": _POSITIVE, "decode.beam_size": _POSITIVE, "decode.length_penalty": _NON_NEGATIVE,
+    "decode.no_repeat_ngram": _NON_NEGATIVE, "decode.min_new_tokens": _NON_NEGATIVE,
+    "features.size": OneOf(SIZES), "features.dim": _POSITIVE,
+    "retrieval.embedder": OneOf(("context_encoder", "bert")), "retrieval.distance": OneOf(RETRIEVAL_DISTANCES),
+    "retrieval.text_candidates": _POSITIVE, "retrieval.image_candidates": _NON_NEGATIVE,
+}
+
+
+def _steps_aligned(c) -> str | None:
+  t = c.train
+  if TASKS[c.task].trainable and t.eval_every % t.checkpoint_every:
+    return (f"train.eval_every {t.eval_every} is not a multiple of train.checkpoint_every {t.checkpoint_every}: "
+            "a resumed run re-runs the steps since its last checkpoint, so every best checkpoint must be "
+            "saved at a checkpointed step to be reproducible (e.g. --config.train.checkpoint_every="
+            f"{_largest_divisor(t.eval_every, t.checkpoint_every)})")
+  return None
+
+
+def _largest_divisor(n: int, at_most: int) -> int:
+  return max(d for d in range(1, min(n, at_most) + 1) if n % d == 0)
+
+
+def _response_fits_window(c) -> str | None:
+  d = c.data
+  if TASKS[c.task].one_window and d.max_len <= d.max_response_len:
+    return (f"data.max_len {d.max_len} must be greater than data.max_response_len {d.max_response_len}: "
+            f"task {c.task!r} reads context and response in one window of data.max_len tokens")
+  return None
+
+
+def _window_fits_model(c) -> str | None:
+  n = lookup(c, "model.n_positions")
+  if n is not None and c.data.max_len > n:
+    return f"data.max_len {c.data.max_len} is longer than model.n_positions {n}: the model has no position for the rest"
+  return None
+
+
+def _heads_divide_width(c) -> str | None:
+  m = c.model
+  for width, heads in (("d_model", "n_head"), ("d_model", "dec_heads")):
+    if width in m and heads in m and m[width] % m[heads]:
+      return f"model.{width} {m[width]} is not a multiple of model.{heads} {m[heads]}"
+  return None
+
+
+def _batch_splits(c) -> str | None:
+  if c.train.batch_size % c.train.grad_accum:
+    return (f"train.batch_size {c.train.batch_size} is not a multiple of train.grad_accum {c.train.grad_accum} "
+            "(batch_size is the whole step's batch)")
+  return None
+
+
+def _decode_lengths(c) -> str | None:
+  if "decode" in c and c.decode.min_new_tokens > c.decode.max_new_tokens:
+    return f"decode.min_new_tokens {c.decode.min_new_tokens} exceeds decode.max_new_tokens {c.decode.max_new_tokens}"
+  return None
+
+
+def _image_features(c) -> str | None:
+  dim = lookup(c, "model.image_feature_dim")
+  if "features" in c and not dim:
+    return (f"features: model {c.model.name!r} reads no image features (model.image_feature_dim "
+            f"{'is 0' if dim == 0 else 'absent'}), so the features section would be ignored")
+  if dim and "features" not in c:
+    return f"model.image_feature_dim {dim} needs a features section (common.image_features) to read them from"
+  if dim and dim != c.features.dim:
+    return f"model.image_feature_dim {dim} differs from features.dim {c.features.dim}, the extractor's feature size"
+  return None
+
+
+def _one_rest_axis(c) -> str | None:
+  if list(c.mesh.values()).count(-1) > 1:
+    return f"mesh: at most one axis may be -1 (the rest of the devices), got {dict(c.mesh)}"
+  return None
+
+
+def _paths_exist(c) -> str | None:
+  paths = {}
+  if c.data.release:
+    paths["data.release"] = c.data.release
+  if c.data.corpus != "jddc":
+    paths["data.corpus_path"] = c.data.corpus_path
+  if c.data.tokenizer != "sentencepiece":
+    paths["data.tokenizer"] = c.data.tokenizer
+  if "features" in c and c.features.checkpoint:
+    paths["features.checkpoint"] = c.features.checkpoint
+  elif "features" in c:  # a config file, as `jddc.configuration.load_config` finds it
+    extractor = c.features.extractor_config
+    paths["features.extractor_config"] = extractor if os.path.isabs(extractor) or os.path.exists(extractor) else (
+        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), extractor))
+  for key, path in paths.items():
+    if not path or not os.path.exists(path):
+      return f"{key}: {path!r} does not exist"
+  return None
+
+
+#: rules between keys: config -> an error message, or None
+RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _heads_divide_width, _batch_splits,
+         _decode_lengths, _image_features, _one_rest_axis, _paths_exist)

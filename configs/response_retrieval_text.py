@@ -25,5 +25,6 @@ def get_config(arg: str = "small"):
   config.train.batch_size = {"tiny": 16, "small": 64, "base": 500}[config.size]
   config.train.steps = {"tiny": 100, "small": 300, "base": 20_000}[config.size]
   config.train.eval_every = {"tiny": 50, "small": 150, "base": 2000}[config.size]
+  config.train.checkpoint_every = {"tiny": 25, "small": 150, "base": 2000}[config.size]
   config.eval.metric = "bleu"
   return config

@@ -22,6 +22,7 @@ def get_config(arg: str = "small"):
   # whether it can be read), and the multimodal one reaches ~91 macro F1 by step 100
   config.train.steps = {"tiny": 40, "small": 300, "base": 100_000}[config.size]
   config.train.eval_every = {"tiny": 20, "small": 150, "base": 5000}[config.size]
+  config.train.checkpoint_every = {"tiny": 20, "small": 150, "base": 2500}[config.size]
   config.optim.warmup_steps = {"tiny": 5, "small": 30, "base": 4000}[config.size]
   config.eval.metric = "f1"
   return config

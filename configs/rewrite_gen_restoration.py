@@ -41,7 +41,7 @@ def get_config(arg: str = "small"):
   config.train.steps = {"tiny": 40, "small": 3500, "base": 20_000}[config.size]
   config.optim.warmup_steps = {"tiny": 5, "small": 100, "base": 2000}[config.size]
   config.train.eval_every = {"tiny": 20, "small": 1750, "base": 2000}[config.size]
-  config.train.checkpoint_every = {"tiny": 20, "small": 500, "base": 2000}[config.size]
+  config.train.checkpoint_every = {"tiny": 20, "small": 875, "base": 2000}[config.size]
   config.eval.max_examples = {"tiny": 32, "small": 0, "base": 0}[config.size]  # small: all 1,800 test lines
   config.eval.metric = "bleu"
   return config

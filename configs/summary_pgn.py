@@ -34,6 +34,7 @@ def get_config(arg: str = "small"):
   config.train.batch_size = 16
   config.train.steps = {"tiny": 40, "small": 600, "base": 100_000}[config.size]
   config.train.eval_every = {"tiny": 20, "small": 200, "base": 5000}[config.size]
+  config.train.checkpoint_every = {"tiny": 20, "small": 200, "base": 2500}[config.size]
   config.decode = common.decoding(config.size)
   config.decode.method = "beam"
   config.decode.beam_size = 4

@@ -25,6 +25,7 @@ def get_config(arg: str = "small"):
   config.train.batch_size = 16
   config.train.steps = {"tiny": 60, "small": 400, "base": 200_000}[config.size]
   config.train.eval_every = {"tiny": 30, "small": 200, "base": 2000}[config.size]
+  config.train.checkpoint_every = {"tiny": 30, "small": 200, "base": 2000}[config.size]
   config.decode = common.decoding(config.size)
   config.decode.method = "beam"
   config.decode.beam_size = 5

@@ -10,7 +10,9 @@ in every process with `--coordinator_address=HOST:PORT --num_processes=N --proce
 (or JDDC_COORDINATOR / JDDC_NUM_PROCESSES / JDDC_PROCESS_ID); on a TPU VM nothing is needed
 (`jddc.distributed`). Process 0 prints, logs and writes results.
 
-The config is validated against its schema (configs/common.py) before anything is built.
+The config is validated against its schema (configs/common.py: types, allowed values and
+ranges, what the task accepts, rules between keys), and the flags checked, before JAX is
+imported; a bad one is a short message on stderr and exit status 2, not a traceback.
 The default workdir is `runs/<config name>_<size>_seed<seed>`; rerunning the same command
 resumes from its latest checkpoint.
 """
@@ -21,6 +23,7 @@ import json
 import os
 import sys
 
+import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -53,23 +56,62 @@ def format_results(results: dict) -> str:
   return "\n".join(lines)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+def fail(message: str) -> None:
+  """A start-up error: the message on stderr, exit status 2 (as absl's usage errors)."""
+  sys.stderr.write(f"jddc.main: error: {message}\n")
+  sys.exit(2)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with the config file and `--config.KEY` overrides checked first:
+  absl's config flags report a missing file or an unknown key with a long chained traceback."""
+  try:
+    configuration.check_command_line(argv[1:])
+  except configuration.ConfigError as e:
+    fail(str(e))
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    fail(f"{e}\n  (python -m jddc.main --helpfull lists the flags)")
+
+
+def check_start_up(config) -> None:
+  """ConfigError for a config or flag that cannot run: everything checked before JAX is imported."""
   from configs import common
 
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise configuration.ConfigError("--config=configs/<name>.py[:size] is required")
+  configuration.validate(config, common.reference(config))
+  mode = FLAGS.mode
+  if FLAGS.split is not None and mode != "eval":
+    raise configuration.ConfigError(f"--split is read by --mode=eval only (this is --mode={mode}; "
+                                    "training evaluates on config.eval.split)")
+  if FLAGS.split is not None and FLAGS.split not in common.SPLITS:
+    raise configuration.ConfigError("--split: " + configuration.not_allowed(FLAGS.split, common.SPLITS, "a split"))
+  if FLAGS.inputs is not None and mode != "predict":
+    raise configuration.ConfigError(f"--inputs is read by --mode=predict only (this is --mode={mode})")
+  if mode == "predict":
+    if not FLAGS.inputs:
+      raise configuration.ConfigError("--mode=predict needs --inputs=FILE (JSON lines, one example a line)")
+    if not os.path.isfile(FLAGS.inputs):
+      raise configuration.ConfigError(f"--inputs: {FLAGS.inputs} is not a file")
+
+
+def main(argv):
+  if len(argv) > 1:
+    fail(f"unexpected arguments: {' '.join(argv[1:])}")
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Orbax and TFDS are chatty at INFO
   config = FLAGS.config
   try:
-    configuration.validate(config, common.reference(config))
-  except (configuration.ConfigError, ValueError) as e:
-    raise app.UsageError(str(e)) from e
+    check_start_up(config)
+  except configuration.ConfigError as e:
+    fail(str(e))
   workdir = FLAGS.workdir or default_workdir(FLAGS["config"].config_filename, config)
   try:
     cluster = distributed.resolve(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   except ValueError as e:
-    raise app.UsageError(str(e)) from e
+    fail(str(e))
   distributed.initialize(cluster)  # before anything touches a JAX backend
   import jax
 
@@ -89,8 +131,6 @@ def main(argv):
   elif FLAGS.mode == "eval":
     results = train.evaluate(config, workdir, FLAGS.split)
   else:
-    if not FLAGS.inputs:
-      raise app.UsageError("--mode=predict needs --inputs=FILE (JSON lines)")
     with open(FLAGS.inputs, encoding="utf-8") as f:
       examples = [json.loads(line) for line in f if line.strip()]
     task, model = train.load_model(config, workdir)
@@ -105,4 +145,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)
