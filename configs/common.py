@@ -12,7 +12,7 @@ import os
 
 import ml_collections
 
-from jddc.configuration import OneOf, Range, lookup, not_allowed
+from jddc.configuration import ConfigError, OneOf, Range, lookup
 from jddc.data import corpora
 from jddc.data.errors import ON_ERROR_CHOICES
 from jddc.data.schema import SPLITS
@@ -26,7 +26,7 @@ CORPUS_SIZE = {"tiny": "tiny", "small": "default", "base": "default"}
 def check_size(size: str) -> str:
   size = size or "small"
   if size not in SIZES:
-    raise ValueError(f"unknown size {size!r}: expected one of {SIZES} (e.g. --config=configs/x.py:tiny)")
+    raise ConfigError(f"unknown size {size!r}: expected one of {SIZES} (e.g. --config=configs/x.py:tiny)")
   return size
 
 
@@ -246,7 +246,7 @@ def reference(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   ref = base_config(config.get("task", ""), config.get("size", "small"))
   model = config.get("model", {}).get("name", "")
   if model not in MODELS:
-    raise ValueError(f"model.name: unknown model {model!r}; known: {sorted(MODELS)}")
+    raise ConfigError(f"model.name: unknown model {model!r}; known: {sorted(MODELS)}")
   ref.model = MODELS[model](ref.size)
   for name, make in OPTIONAL_SECTIONS.items():
     if name in config:
@@ -268,6 +268,7 @@ RETRIEVAL_DISTANCES = ("squared_l2", "dot_product")
 #: `jddc.data.synth.generate.SIZES`
 CORPUS_SIZES = ("tiny", "default", "large")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+SPLIT_HINTS = (("dev", "valid"), ("val", "valid"), ("validation", "valid"))
 
 #: validation metrics a task reports that can pick its best checkpoint (every task keeps the
 #: highest; counts such as `examples` or `length` cannot): `jddc.metrics`' dicts, tasks' extras
@@ -338,7 +339,7 @@ CONSTRAINTS = {
     "train.batch_size": _POSITIVE, "train.log_every": _POSITIVE, "train.eval_every": _POSITIVE,
     "train.checkpoint_every": _POSITIVE, "train.keep_checkpoints": _POSITIVE, "train.grad_accum": _POSITIVE,
     "train.compute_dtype": OneOf(COMPUTE_DTYPES),  # train.steps: by task (TaskSchema.trainable)
-    "eval.split": OneOf(SPLITS), "eval.max_examples": _NON_NEGATIVE, "eval.batch_size": _POSITIVE,
+    "eval.split": OneOf(SPLITS, SPLIT_HINTS), "eval.max_examples": _NON_NEGATIVE, "eval.batch_size": _POSITIVE,
     "mesh.data": _MESH_AXIS, "mesh.fsdp": _MESH_AXIS, "mesh.model": _MESH_AXIS,
     "model.vocab_size": _NON_NEGATIVE, "model.image_feature_dim": _NON_NEGATIVE,
     **{f"model.{k}": _POSITIVE for k in (
@@ -438,15 +439,16 @@ def _paths_exist(c) -> str | None:
     paths["data.tokenizer"] = c.data.tokenizer
   if "features" in c and c.features.checkpoint:
     paths["features.checkpoint"] = c.features.checkpoint
-  elif "features" in c:  # a config file, as `jddc.configuration.load_config` finds it
-    extractor = c.features.extractor_config
-    paths["features.extractor_config"] = extractor if os.path.isabs(extractor) or os.path.exists(extractor) else (
-        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), extractor))
+  elif "features" in c:
+    paths["features.extractor_config"] = c.features.extractor_config
   for key, path in paths.items():
-    if not path or not os.path.exists(path):
+    in_repo = key == "features.extractor_config" and not os.path.isabs(path) and os.path.exists(os.path.join(_REPO, path))
+    if not path or not (os.path.exists(path) or in_repo):  # a config file is also found in the repository
       return f"{key}: {path!r} does not exist"
   return None
 
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: rules between keys: config -> an error message, or None
 RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _heads_divide_width, _batch_splits,

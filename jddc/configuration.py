@@ -35,18 +35,19 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class OneOf:
-  """The value is one of `values`."""
+  """The value is one of `values`; `hints`: what a wrong value that spelling cannot explain means ("dev" -> "valid")."""
   values: tuple
+  hints: tuple[tuple[str, str], ...] = ()
 
   def error(self, value) -> Optional[str]:
-    return not_allowed(value, self.values)
+    return not_allowed(value, self.values, hints=dict(self.hints))
 
 
-def not_allowed(value, allowed: Sequence, what: str = "allowed") -> Optional[str]:
+def not_allowed(value, allowed: Sequence, what: str = "allowed", hints: Optional[dict] = None) -> Optional[str]:
   """None if `value` is in `allowed`, else "'x' is not <what> (did you mean ...?); expected one of ..."."""
   if value in allowed:
     return None
-  hint = suggest(str(value), [str(v) for v in allowed])
+  hint = [hints[value]] if hints and value in hints else suggest(str(value), [str(v) for v in allowed])
   return (f"{value!r} is not {what}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
           + f"; expected one of {', '.join(map(repr, allowed))}")
 

@@ -87,7 +87,8 @@ def check_start_up(config) -> None:
     raise configuration.ConfigError(f"--split is read by --mode=eval only (this is --mode={mode}; "
                                     "training evaluates on config.eval.split)")
   if FLAGS.split is not None and FLAGS.split not in common.SPLITS:
-    raise configuration.ConfigError("--split: " + configuration.not_allowed(FLAGS.split, common.SPLITS, "a split"))
+    raise configuration.ConfigError("--split: " + configuration.not_allowed(FLAGS.split, common.SPLITS, "a split",
+                                                                        dict(common.SPLIT_HINTS)))
   if FLAGS.inputs is not None and mode != "predict":
     raise configuration.ConfigError(f"--inputs is read by --mode=predict only (this is --mode={mode})")
   if mode == "predict":
