@@ -291,6 +291,7 @@ class TaskSchema:
     unused_sections: optional sections it never reads (given, they would be silently ignored).
     decode_methods: its `decode.method`s.
     one_window: context and response share the `data.max_len` window (GPT-2).
+    predicts: it has a `--mode=predict` (`Task.predict`).
   """
   models: tuple[str, ...]
   metrics: tuple[str, ...]
@@ -299,6 +300,7 @@ class TaskSchema:
   unused_sections: tuple[str, ...] = ()
   decode_methods: tuple[str, ...] = ()
   one_window: bool = False
+  predicts: bool = True
 
 
 TASKS = {
@@ -309,9 +311,11 @@ TASKS = {
     "retrieval": TaskSchema(("transresnet",), RESPONSE_METRICS + ("candidate_recall", "exact_match"),
                             sections=("retrieval",), unused_sections=("decode",)),
     "rewrite_cls": TaskSchema(("bert", "transresnet"), ("f1", "f1_rewritable", "f1_not_rewritable", "accuracy"),
-                              unused_sections=("decode", "retrieval")),
-    "image_category": TaskSchema(("resnet18",), ("accuracy",), unused_sections=("decode", "retrieval", "features")),
-    "discourse": TaskSchema(("deep_sequential",), DISCOURSE_METRICS, unused_sections=("decode", "retrieval")),
+                              unused_sections=("decode", "retrieval"), predicts=False),
+    "image_category": TaskSchema(("resnet18",), ("accuracy",), unused_sections=("decode", "retrieval", "features"),
+                                 predicts=False),
+    "discourse": TaskSchema(("deep_sequential",), DISCOURSE_METRICS, unused_sections=("decode", "retrieval"),
+                            predicts=False),
     "summary_extractive": TaskSchema(("lead", "lexrank"), SUMMARY_METRICS, trainable=False,
                                      unused_sections=("decode", "retrieval", "features")),
     "summary_pgn": TaskSchema(("pgn",), SUMMARY_METRICS, sections=("decode",), unused_sections=("retrieval",),

@@ -92,6 +92,8 @@ def check_start_up(config) -> None:
   if FLAGS.inputs is not None and mode != "predict":
     raise configuration.ConfigError(f"--inputs is read by --mode=predict only (this is --mode={mode})")
   if mode == "predict":
+    if not common.TASKS[config.task].predicts:
+      raise configuration.ConfigError(f"--mode=predict: task {config.task!r} has none (--mode=eval scores a split)")
     if not FLAGS.inputs:
       raise configuration.ConfigError("--mode=predict needs --inputs=FILE (JSON lines, one example a line)")
     if not os.path.isfile(FLAGS.inputs):
@@ -101,6 +103,8 @@ def check_start_up(config) -> None:
 def main(argv):
   if len(argv) > 1:
     fail(f"unexpected arguments: {' '.join(argv[1:])}")
+  from configs import common
+
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Orbax and TFDS are chatty at INFO
   config = FLAGS.config
@@ -109,6 +113,8 @@ def main(argv):
   except configuration.ConfigError as e:
     fail(str(e))
   workdir = FLAGS.workdir or default_workdir(FLAGS["config"].config_filename, config)
+  if FLAGS.mode in ("eval", "predict") and common.TASKS[config.task].trainable and not os.path.isdir(workdir):
+    fail(f"--mode={FLAGS.mode}: no run folder {workdir} (train it first with --mode=train, or pass --workdir)")
   try:
     cluster = distributed.resolve(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   except ValueError as e:

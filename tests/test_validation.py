@@ -135,12 +135,13 @@ def test_the_schema_agrees_with_the_code():
   import numpy as np
   from jddc import decoding, metrics, retrieval
   from jddc.data.synth import generate
-  from jddc.tasks import REGISTRY
+  from jddc.tasks import REGISTRY, Task
 
   assert set(common.TASKS) == set(REGISTRY)
   for name, cls in REGISTRY.items():
     spec = common.TASKS[name]
     assert spec.trainable == cls.trainable and cls.metric in spec.metrics and cls.metric_mode == "max", name
+    assert spec.predicts == (cls.predict is not Task.predict), name
   assert set(common.RESPONSE_METRICS) <= set(metrics.response_metrics(["ab"], ["ab"]))
   assert set(common.REWRITE_METRICS) <= set(metrics.rewrite_metrics(["ab"], ["ab"], ["a"]))
   assert set(common.SUMMARY_METRICS) <= set(metrics.summary_metrics(["ab"], ["ab"]))
@@ -183,6 +184,12 @@ CLI_CASES = [
     (["--config=configs/response_text.py:tiny", "--config.train.steps=ten"],
      ["--config.train.steps=ten: invalid literal for int()"]),
     (["--config=configs/response_text.py:tinyy"], ["unknown size 'tinyy'"]),
+    (["--config=configs/discourse_text.py:tiny", "--mode=predict", f"--inputs={__file__}"],
+     ["--mode=predict: task 'discourse' has none"]),
+    (["--config=configs/response_text.py:tiny", "--mode=eval"], ["--mode=eval: no run folder /nonexistent/run"]),
+    (["--config=configs/response_text.py:tiny", "--split=valid"], ["--split is read by --mode=eval only"]),
+    (["--config=configs/response_text.py:tiny", "--config.task=response_mm"],
+     ["task: unknown task 'response_mm' (did you mean 'response'?)"]),
 ]
 
 
