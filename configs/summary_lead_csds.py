@@ -10,13 +10,15 @@ as the dialogue text there is written. Compare with the CSDS README's overall-su
 (Longest, LexPageRank; `../shared/data/README.md`), which are on the CSDS test set.
 """
 
-from configs import summary_lead
+import os
+
+from configs import common, summary_lead
 
 
 def on_csds(config):
   """An extractive summary config, read on CSDS with its speaker prefixes kept."""
   config.data.corpus = "csds"
-  config.data.corpus_path = "../shared/data/csds"
+  config.data.corpus_path = os.path.join(common.SHARED_DATA, "csds")
   config.model.speaker_prefixes = True
   return config
 

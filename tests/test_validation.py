@@ -151,6 +151,13 @@ def test_the_schema_agrees_with_the_code():
     source = inspect.getsource(cls.evaluate)
     assert all(f'"{m}":' in source for m in common.TASKS[name].metrics), name
   assert all(f'"{m}"' in inspect.getsource(REGISTRY["retrieval"].evaluate) for m in ("candidate_recall", "exact_match"))
+  checked_in_code = {  # values the consuming code itself checks: the same lists
+      inspect.getsource(Task.compute_dtype.fget): common.COMPUTE_DTYPES,
+      inspect.getsource(REGISTRY["discourse"]): common.CONSTRAINTS["model.train_structure"].values,
+      inspect.getsource(REGISTRY["retrieval"]): common.CONSTRAINTS["retrieval.embedder"].values,
+      inspect.getsource(REGISTRY["summary_pgn"]): common.CONSTRAINTS["model.optimizer"].values}
+  for source, values in checked_in_code.items():
+    assert all(repr(v) in source or f'"{v}"' in source for v in values), values
   assert common.GPT2_DECODE_METHODS == decoding.METHODS
   assert common.RETRIEVAL_DISTANCES == retrieval.DISTANCES
   assert set(common.CORPUS_SIZES) == set(generate.SIZES)
