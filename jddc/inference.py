@@ -32,7 +32,13 @@ def read_config(run_dir: str) -> ml_collections.ConfigDict:
   path = epath.Path(run_dir) / "config.json"
   if not path.exists():
     raise FileNotFoundError(f"{path}: not a run folder (no config.json)")
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  try:
+    values = json.loads(path.read_text())
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise ValueError(f"{path}: not a readable config.json ({e}); the run folder is damaged") from None
+  if not isinstance(values, dict):
+    raise ValueError(f"{path}: expected a JSON object of config values")
+  return ml_collections.ConfigDict(values)
 
 
 def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, Any]:

@@ -17,6 +17,9 @@ echoed in the output: `OPTIONAL_KEYS`. Any other key is an error with a did-you-
 Blank lines are skipped (and still counted in line numbers); a file with no input at all is
 an error (nothing to predict is more likely a wrong path than a wish for empty output).
 
+Text-only tasks read an image message as its `[IMG]` place only, so its name is not
+checked; multimodal tasks refuse an image without a row in their feature table.
+
 Every problem is a `jddc.data.errors.DataError` naming `<file>:<line>` (or `inputs[k]` for
 examples given in Python, e.g. by `launch/colab_restore.ipynb`). Images are checked against
 the feature table the task decodes with (`check_images`) once the model is loaded.

@@ -124,15 +124,15 @@ def test_predict_with_an_unknown_image_names_the_image_and_line(tmp_path, name):
 
 
 def test_retrieval_features_of_an_unknown_image_are_a_data_error():
-  from jddc.data import pipeline
   from jddc.tasks import retrieval as retrieval_task
   task = _task("response_retrieval_mm")
   task.tokenizer = _FakeTokenizer()
   transform = retrieval_task.RetrievalFeatures(task.tokenizer, task.pipeline_config(), task.feature_table, 512)
   example = {**GOOD, "context_images": ["", "phone.jpg", ""], "response": "好的", "session_id": b"s7"}
-  with pytest.raises(DataError, match=r"s7: no cached image feature for image 'phone.jpg'"):
-    transform.map(example)
-  assert pipeline.as_text(b"s7") == "s7"
+  with pytest.raises(DataError, match=r"^image features: no cached feature for image 'phone.jpg' \(session s7\)"):
+    transform.map(example)  # was a raw KeyError
+  example["context_images"][1] = "kettle.jpg"
+  assert transform.map(example)["has_image"]
 
 
 class _FakeTokenizer:
@@ -143,6 +143,24 @@ class _FakeTokenizer:
 
   def encode(self, text):
     return [7] * len(text)
+
+
+def test_notebook_image_features_refuse_ambiguous_image_lists():
+  from jddc import inference
+  with pytest.raises(ValueError, match="two different files named 'x.jpg'"):
+    inference.image_features("/nonexistent", ["a/x.jpg", "b/x.jpg"])  # before any run is read
+  with pytest.raises(ValueError, match="expected a non-empty list of image files"):
+    inference.image_features("/nonexistent", "kettle.jpg")
+
+
+def test_a_damaged_run_folder_config_is_named(tmp_path):
+  from jddc import inference
+  (tmp_path / "config.json").write_text('{"task": "respo', encoding="utf-8")
+  with pytest.raises(ValueError, match=r"config\.json: not a readable config\.json"):
+    inference.read_config(str(tmp_path))
+  (tmp_path / "config.json").write_text("[1, 2]", encoding="utf-8")
+  with pytest.raises(ValueError, match="expected a JSON object"):
+    inference.read_config(str(tmp_path))
 
 
 def test_cli_predict_refuses_bad_inputs_before_loading_a_model(tmp_path):

@@ -67,8 +67,9 @@ class RetrievalFeatures(grain.transforms.Map):
         index, table = self.feature_table
         name = kept[-1][1]
         if name not in index:
-          raise DataError(str(pipeline.as_text(example.get("session_id", ""))) or "inputs", None,
-                          f"no cached image feature for image {name!r}", "image_missing")
+          session = pipeline.as_text(example.get("session_id", "")) or "?"
+          raise DataError("image features", None, f"no cached feature for image {name!r} (session {session})",
+                          "image_missing")
         features = table[index[name]]
       out["image_features"], out["has_image"] = features, np.bool_(bool(kept))
     return out
