@@ -87,3 +87,10 @@ def test_notebook_decodes_a_multimodal_run_with_its_own_image_features(data_cach
   predict_inputs.run(config, str(run_dir), str(inputs))  # --mode=predict
   (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
   assert row == result
+  from jddc import inference
+  from jddc.data.errors import DataError
+  with pytest.raises(DataError, match=r"image 'lost\.jpg' not found"):
+    inference.image_features(features.extractor_workdir(config), [str(tmp_path / "lost.jpg")])
+  (tmp_path / "fake.jpg").write_bytes(b"not an image at all")
+  with pytest.raises(DataError, match=r"image 'fake\.jpg' is corrupt"):
+    inference.image_features(features.extractor_workdir(config), [str(tmp_path / "fake.jpg")])
