@@ -22,7 +22,8 @@ import os
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jddc import configuration, distributed, predict_inputs  # configuration puts the repository root on sys.path for `configs.*`
+from jddc import predict_inputs
+from jddc import configuration, distributed  # configuration puts the repository root on sys.path for `configs.*`
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",

@@ -34,16 +34,19 @@ BAD_PREDICT_LINES = [
     ("speaker_as_float", _line(context_speakers=[0, 1.0, 0]), r"context_speakers\[1\] .* got 1.0"),
     ("speaker_out_of_range", _line(context_speakers=[0, 2, 0]), r"context_speakers\[1\] .* got 2"),
     ("three_texts_two_images", _line(context_images=["", "kettle.jpg"]),
-     r"one entry per message in each list, but the lengths differ: context_texts has 3, context_images has 2, context_speakers has 3"),
+     r"one entry per message in each list, but the lengths differ: "
+     r"context_texts has 3, context_images has 2, context_speakers has 3"),
     ("texts_as_a_string", _line(context_texts="你好啊"), r"context_texts must be a list .*, got a string"),
-    ("text_not_a_string", _line(context_texts=["你好", "", 3]), r"context_texts\[2\] must be a string, got an integer"),
+    ("text_not_a_string", _line(context_texts=["你好", "", 3]),
+     r"context_texts\[2\] must be a string, got an integer"),
     ("image_not_a_string", _line(context_images=["", None, ""]), r"context_images\[1\] must be a string"),
     ("bad_json", '{"context_texts": ["你好",', r"not valid JSON: .* at column \d+"),
     ("lone_cr_line_ends", _line() + "\r" + _line(), r"not valid JSON: Extra data .*lone CR line endings"),
     ("line_is_a_list", json.dumps([GOOD]), r"expected a JSON object \(a dialogue\), got a list"),
     ("line_is_a_string", '"你好"', r"expected a JSON object \(a dialogue\), got a string"),
     ("missing_keys", _line(context_speakers=None), r"missing key context_speakers"),
-    ("unknown_key_did_you_mean", _line(context_text=["你好"]), r"unknown key 'context_text' \(did you mean 'context_texts'\?\)"),
+    ("unknown_key_did_you_mean", _line(context_text=["你好"]),
+     r"unknown key 'context_text' \(did you mean 'context_texts'\?\)"),
     ("unknown_key", _line(foo=1), r"unknown key 'foo'; expected context_texts, context_images, context_speakers"),
     ("repeated_key", _line()[:-1] + ', "context_speakers": [1, 1, 1]}', r"key 'context_speakers' given twice"),
     ("empty_context", _line(context_texts=[], context_images=[], context_speakers=[]),
@@ -195,7 +198,8 @@ def test_score_cli_refuses_nothing_to_score_and_folders(tmp_path):
 
 
 def test_score_reads_a_runs_predictions_jsonl_and_names_bad_lines(tmp_path):
-  rows = [{"prediction": "好的，请稍等", "reference": "好的，请稍等"}, {"prediction": "您好", "reference": "请问您有什么问题"}]
+  rows = [{"prediction": "好的，请稍等", "reference": "好的，请稍等"},
+          {"prediction": "您好", "reference": "请问您有什么问题"}]
   preds = tmp_path / "predictions_test.jsonl"
   preds.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
   got = score.score_files(str(preds), [str(preds)], ["bleu"])
