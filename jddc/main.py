@@ -17,7 +17,9 @@ resumes from its latest checkpoint.
 
 from __future__ import annotations
 
+import json  # noqa: F401
 import os
+import sys  # noqa: F401
 
 from absl import app, flags, logging
 from ml_collections import config_flags

@@ -169,12 +169,14 @@ def test_a_damaged_run_folder_config_is_named(tmp_path):
 def test_cli_predict_refuses_bad_inputs_before_loading_a_model(tmp_path):
   path = tmp_path / "dialogues.jsonl"
   path.write_text(_line() + "\n" + _line(context_speakers=["0", 0, 0]) + "\n", encoding="utf-8")
+  run_dir = tmp_path / "run"  # a folder without checkpoints: loading a model would fail, later
+  run_dir.mkdir()
   out = subprocess.run([sys.executable, "-m", "jddc.main", "--config=configs/response_text.py:tiny", "--mode=predict",
-                        f"--inputs={path}", f"--workdir={tmp_path / 'no_run_here'}"],
+                        f"--inputs={path}", f"--workdir={run_dir}", f"--config.data.cache_dir={tmp_path / 'cache'}"],
                        cwd=REPO, capture_output=True, text=True, timeout=300)
   assert out.returncode != 0
   assert f"{path}:2: context_speakers[0] must be the integer 0 (customer) or 1 (agent)" in out.stderr
-  assert "Traceback" not in out.stderr and not (tmp_path / "no_run_here").exists()
+  assert "Traceback" not in out.stderr and os.listdir(run_dir) == [] and not (tmp_path / "cache").exists()
 
 
 # -- jddc.score ---------------------------------------------------------------
