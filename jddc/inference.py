@@ -21,7 +21,6 @@ import ml_collections
 import numpy as np
 from etils import epath
 from flax import nnx
-from PIL import Image
 
 from jddc import checkpointing, sharding, train
 from jddc.data import pipeline
@@ -33,7 +32,13 @@ def read_config(run_dir: str) -> ml_collections.ConfigDict:
   path = epath.Path(run_dir) / "config.json"
   if not path.exists():
     raise FileNotFoundError(f"{path}: not a run folder (no config.json)")
-  return ml_collections.ConfigDict(json.loads(path.read_text()))
+  try:
+    values = json.loads(path.read_text())
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise ValueError(f"{path}: not a readable config.json ({e}); the run folder is damaged") from None
+  if not isinstance(values, dict):
+    raise ValueError(f"{path}: expected a JSON object of config values")
+  return ml_collections.ConfigDict(values)
 
 
 def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, Any]:
@@ -59,10 +64,24 @@ def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, 
 def image_features(extractor_dir: str, image_paths: Sequence[str],
                    batch_size: int = 32) -> tuple[dict[str, int], np.ndarray]:
   """A feature table (image file name -> row, float32[N, 512]) for a response task's
-  `feature_table`, from the ResNet-18 run in `extractor_dir` (an image_category run)."""
+  `feature_table`, from the ResNet-18 run in `extractor_dir` (an image_category run).
+
+  Images are read, checked and resized as the run's own cached features were
+  (`pipeline.load_pixels`), so a release image gets the features the run trained with; a
+  missing or corrupt file is a DataError naming it. Two paths with one file name are refused
+  (the table is keyed by name).
+  """
+  if isinstance(image_paths, str) or not image_paths:
+    raise ValueError(f"image_paths: expected a non-empty list of image files, got {image_paths!r}")
+  names = [os.path.basename(p) for p in image_paths]
+  repeated = sorted({n for n in names if names.count(n) > 1 and len({p for p in image_paths
+                                                                     if os.path.basename(p) == n}) > 1})
+  if repeated:
+    raise ValueError(f"image_paths: two different files named {repeated[0]!r}; features are keyed by file name")
   task, model = load_run(extractor_dir)
   size = task.config.data.image_size
-  pixels = np.stack([pipeline.resize_center_crop(Image.open(p).convert("RGB"), size) for p in image_paths])
+  pixels = np.stack([pipeline.load_pixels(os.path.dirname(os.path.abspath(p)), os.path.basename(p), size)
+                     for p in image_paths])
   extract = nnx.jit(lambda m, images: m.features(images, train=False))
   rows = [np.asarray(extract(model, pixels[i:i + batch_size])) for i in range(0, len(pixels), batch_size)]
   return {os.path.basename(p): i for i, p in enumerate(image_paths)}, np.concatenate(rows)

@@ -19,7 +19,6 @@ resumes from its latest checkpoint.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -27,7 +26,8 @@ import ml_collections
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jddc import configuration, distributed  # configuration puts the repository root on sys.path for `configs.*`
+# configuration puts the repository root on sys.path for `configs.*`
+from jddc import configuration, distributed, predict_inputs
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",
@@ -138,13 +138,7 @@ def main(argv):
   elif FLAGS.mode == "eval":
     results = train.evaluate(config, workdir, FLAGS.split)
   else:
-    with open(FLAGS.inputs, encoding="utf-8") as f:
-      examples = [json.loads(line) for line in f if line.strip()]
-    task, model = train.load_model(config, workdir)
-    for row in task.predict(model, examples):
-      if jax.process_index() == 0:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return
+    return predict_inputs.run(config, workdir, FLAGS.inputs)
   if jax.process_index() != 0:
     return
   print(f"\nResults ({config.eval.split} split, best validation checkpoint) -> {workdir}/results.json")

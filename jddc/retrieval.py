@@ -10,19 +10,33 @@ Below `EXACT_BELOW` vectors the searcher is ScaNN's brute force (exact: the pape
 the top candidates, which kept recall@10 above 0.99 on embedding-like data here (STACK.md).
 `fingerprint` names what the vectors were computed from (a checkpoint, a feature file), so
 a saved index is reused only for the same vectors.
+
+A saved index is ScaNN's own assets (`scann_assets.pbtxt`, `scann_config.pb`, `.npy`
+arrays, paths relative to the folder) and `index_info.json`; ids are row numbers, so no doc
+id file is written. ScaNN's `load_searcher` unpickles a `scann_docids.pkl` when one is
+there: a run folder from elsewhere could execute code that way, so `load` never calls it,
+refuses a folder holding a pickle, and refuses asset paths that leave the folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 from typing import Optional
 
 import numpy as np
 
+from jddc import fsutil
+
 EXACT_BELOW = 50_000
 DISTANCES = ("squared_l2", "dot_product")
+INFO = "index_info.json"
+ASSETS = "scann_assets.pbtxt"
+
+
+class UnsafeIndexError(ValueError):
+  """A saved index that cannot be loaded without trusting its folder (a pickle, escaping paths)."""
 
 
 class EmbeddingIndex:
@@ -64,25 +78,48 @@ class EmbeddingIndex:
     return np.asarray(ids, np.int32), np.asarray(distances, np.float32)
 
   def save(self, folder: str, fingerprint: str) -> None:
-    if os.path.isdir(folder):
-      shutil.rmtree(folder)
-    os.makedirs(folder)
-    self.searcher.serialize(folder)
-    with open(os.path.join(folder, "index_info.json"), "w", encoding="utf-8") as f:
-      json.dump({"fingerprint": fingerprint, "size": self.size, "dim": self.dim, "distance": self.distance}, f)
+    """Writes the index to `folder` (replacing it as a whole: a killed save leaves the old one)."""
+    with fsutil.atomic_dir(folder, replace=True) as tmp:
+      self.searcher.searcher.serialize(tmp, True)  # the pybind searcher: assets relative, no docid pickle
+      fsutil.write_json(os.path.join(tmp, INFO), {"fingerprint": fingerprint, "size": self.size, "dim": self.dim,
+                                                  "distance": self.distance})
 
   @classmethod
   def load(cls, folder: str, fingerprint: str) -> Optional["EmbeddingIndex"]:
-    """The index saved in `folder` if it was built from `fingerprint`'s vectors, else None."""
-    info_path = os.path.join(folder, "index_info.json")
+    """The index saved in `folder` if it was built from `fingerprint`'s vectors, else None.
+
+    Raises:
+      UnsafeIndexError: the folder holds a pickle (`scann_docids.pkl` or any `*.pkl`) or
+        assets outside itself; nothing in it is read then.
+    """
+    info_path = os.path.join(folder, INFO)
     if not os.path.isfile(info_path):
       return None
-    with open(info_path, encoding="utf-8") as f:
-      info = json.load(f)
-    if info["fingerprint"] != fingerprint:
+    pickles = sorted(n for n in os.listdir(folder) if n.endswith((".pkl", ".pickle")))
+    if pickles:
+      raise UnsafeIndexError(
+          f"{os.path.join(folder, pickles[0])}: a pickle in a saved index (an older ScaNN save with doc ids); "
+          "jddc never reads pickles from a run folder (loading one can run arbitrary code). Delete "
+          f"{folder} to rebuild the index from the checkpoint")
+    try:
+      info = fsutil.read_json(info_path)
+    except ValueError:
+      return None  # a torn info file: rebuild
+    if not isinstance(info, dict) or info.get("fingerprint") != fingerprint:
       return None
-    import scann
+    assets_path = os.path.join(folder, ASSETS)
+    if not os.path.isfile(assets_path):
+      return None  # not a complete save (ScaNN's own loader would rewrite the folder here)
+    with open(assets_path, encoding="utf-8") as f:
+      assets = f.read()
+    for path in re.findall(r'asset_path:\s*"([^"]*)"', assets):
+      if os.path.isabs(path) or os.path.normpath(path).startswith("..") or "/" in path or "\\" in path:
+        raise UnsafeIndexError(f"{assets_path}: asset path {path!r} lies outside the index folder; delete {folder} "
+                               "to rebuild the index")
+    import scann  # noqa: F401  (puts scann_pybind on sys.path)
+    import scann_pybind
+    from scann.scann_ops.py import scann_ops_pybind
 
-    searcher = scann.scann_ops_pybind.load_searcher(folder)
+    searcher = scann_ops_pybind.ScannSearcher(scann_pybind.ScannNumpy(os.path.abspath(folder), assets), None)
     return cls(searcher, info["size"], info["dim"], info["distance"])
 

@@ -16,7 +16,11 @@ BLEU scripts do). All metrics are character-level and in percent (`jddc.metrics`
 - distinct: `distinct1`, `distinct2` over all predictions.
 
 Lines are split on "\\n" only (a final newline ends the last line; blank lines are kept as empty
-outputs), whitespace is ignored inside a line, and `--strip_markers` drops PreSumm's `<q>`.
+outputs; "\\r\\n" ends are accepted, a lone "\\r" inside a line is refused), whitespace is ignored
+inside a line, and `--strip_markers` drops PreSumm's `<q>`. A file named `*.jsonl` is JSON
+lines, one object a line, as a run's `predictions_<split>.jsonl`: `--pred` reads its
+"prediction" field, `--ref` its "reference" field. Nothing to score (two empty files) is an
+error, as are a folder, a missing file and a bad JSON line (named `file:line`).
 With `--json`, one JSON object of metric name -> percent is printed; otherwise a table.
 """
 
@@ -38,13 +42,25 @@ class ScoreError(ValueError):
   """Inputs that cannot be scored (files of different lengths, unknown metric, ...)."""
 
 
-def read_lines(path: str) -> list[str]:
-  """The lines of a UTF-8 file, without their line ends; a file ending in "\\n" has no extra empty line."""
+JSONL_FIELDS = {"pred": "prediction", "ref": "reference"}
+
+
+def read_lines(path: str, field: str = "") -> list[str]:
+  """The lines of a UTF-8 file, without their line ends; a file ending in "\\n" has no extra empty line.
+
+  Args:
+    path: a text file, or JSON lines when it ends in ".jsonl".
+    field: for JSON lines, the string field each line gives (default: JSONL_FIELDS["pred"]).
+  """
   try:
     with open(path, "rb") as f:
       data = f.read()
   except FileNotFoundError as e:
     raise ScoreError(f"no such file: {path}") from e
+  except IsADirectoryError as e:
+    raise ScoreError(f"{path} is a folder; give a file of one output per line") from e
+  except OSError as e:
+    raise ScoreError(f"cannot read {path}: {e.strerror}") from e
   try:
     text = data.decode("utf-8")
   except UnicodeDecodeError as e:
@@ -56,7 +72,27 @@ def read_lines(path: str) -> list[str]:
   lines = text.split("\n")
   if lines[-1] == "":
     lines.pop()
-  return [line.removesuffix("\r") for line in lines]
+  lines = [line.removesuffix("\r") for line in lines]
+  for number, line in enumerate(lines, start=1):
+    if "\r" in line:
+      raise ScoreError(f"{path}:{number}: a carriage return inside a line (lone-CR line endings?); "
+                       "lines must end with \\n or \\r\\n")
+  if path.endswith(".jsonl"):
+    return [_json_field(line, path, number, field or JSONL_FIELDS["pred"]) for number, line in enumerate(lines, 1)]
+  return lines
+
+
+def _json_field(line: str, path: str, number: int, field: str) -> str:
+  """The string `field` of one JSON-lines row."""
+  try:
+    row = json.loads(line)
+  except json.JSONDecodeError as e:
+    raise ScoreError(f"{path}:{number}: not valid JSON ({e.msg} at column {e.colno})") from None
+  if not isinstance(row, dict) or field not in row:
+    raise ScoreError(f"{path}:{number}: expected a JSON object with a {field!r} field")
+  if not isinstance(row[field], str):
+    raise ScoreError(f"{path}:{number}: {field!r} must be a string, got {type(row[field]).__name__}")
+  return row[field]
 
 
 def parse_metrics(spec: str) -> list[str]:
@@ -84,6 +120,8 @@ def score(preds: Sequence[str], refs: Sequence[Sequence[str]], groups: Sequence[
   """
   if not refs:
     raise ScoreError("no reference list given")
+  if not preds:
+    raise ScoreError("nothing to score: no predictions")
   for j, ref in enumerate(refs):
     if len(ref) != len(preds):
       raise ScoreError(f"{len(preds)} predictions but {len(ref)} references in reference list {j}")
@@ -111,12 +149,14 @@ def score(preds: Sequence[str], refs: Sequence[Sequence[str]], groups: Sequence[
 
 def score_files(pred_path: str, ref_paths: Sequence[str], groups: Sequence[str], **kwargs) -> dict[str, float]:
   """`score` on files; a line-count mismatch names the files and their counts."""
-  preds = read_lines(pred_path)
-  refs = [read_lines(p) for p in ref_paths]
+  preds = read_lines(pred_path, JSONL_FIELDS["pred"])
+  refs = [read_lines(p, JSONL_FIELDS["ref"]) for p in ref_paths]
   for path, ref in zip(ref_paths, refs):
     if len(ref) != len(preds):
       raise ScoreError(f"line counts differ: {pred_path} has {len(preds)} lines, {path} has {len(ref)}; "
                        "prediction and reference files must be line-aligned")
+  if not preds:
+    raise ScoreError(f"nothing to score: {pred_path} and {', '.join(ref_paths)} have no lines")
   return score(preds, refs, groups, **kwargs)
 
 

@@ -142,6 +142,7 @@ def test_the_schema_agrees_with_the_code():
     spec = common.TASKS[name]
     assert spec.trainable == cls.trainable and cls.metric in spec.metrics and cls.metric_mode == "max", name
     assert spec.predicts == (cls.predict is not Task.predict), name
+    assert spec.predicts == bool(getattr(cls, "predict_groups", ())), name  # predict_inputs reads these groups
   assert set(common.RESPONSE_METRICS) <= set(metrics.response_metrics(["ab"], ["ab"]))
   assert set(common.REWRITE_METRICS) <= set(metrics.rewrite_metrics(["ab"], ["ab"], ["a"]))
   assert set(common.SUMMARY_METRICS) <= set(metrics.summary_metrics(["ab"], ["ab"]))

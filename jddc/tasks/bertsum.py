@@ -26,6 +26,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import predict_inputs
 from jddc.data import pipeline
 from jddc.models import bert, bertsum
 from jddc.tasks import base
@@ -76,6 +77,7 @@ class BertSumFeatures(grain.transforms.Map):
 
 class BertSumTask(base.Task):
   metric = "rougeL"
+  predict_groups = ("",)  # a `--mode=predict` input: texts, images, speakers (`jddc.predict_inputs`)
   metric_mode = "max"
   throughput_unit = "tokens"
 
@@ -152,8 +154,8 @@ class BertSumTask(base.Task):
     return summary_lib.score(examples, hyps, split, out_dir)
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    """Examples with `texts`, `images` and `speakers` -> with `prediction`."""
-    missing = [k for k in ("texts", "images", "speakers") if any(k not in e for e in examples)]
-    if missing:
-      raise ValueError(f"predict inputs need fields {missing}")
+    """Examples with `texts`, `images` and `speakers` (`jddc.predict_inputs`) -> with `prediction`."""
+    predict_inputs.check_task_inputs(self, examples)
+    if not examples:
+      return []
     return [{**e, "prediction": p} for e, p in zip(examples, self.generate(model, examples))]

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jddc import decoding, metrics as metrics_lib, sharding
+from jddc import decoding, metrics as metrics_lib, predict_inputs, sharding
 from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
@@ -37,6 +37,7 @@ class ResponseTask(base.Task):
   #: dialogue, the target field and the token that opens it (`pipeline.PipelineConfig`)
   example_type = "response"
   dialogue_fields: tuple[str, ...] = ("context_",)
+  predict_groups = dialogue_fields  # the message groups of a `--mode=predict` input (`jddc.predict_inputs`)
   target_field = "response"
   target_marker = "agent"
 
@@ -170,11 +171,10 @@ class ResponseTask(base.Task):
     return out
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    """Examples with `{group}texts`, `{group}images`, `{group}speakers` for each dialogue group -> with `prediction`."""
-    needed = [f"{p}{k}" for p in self.dialogue_fields for k in ("texts", "images", "speakers")]
-    missing = [k for k in needed if any(k not in e for e in examples)]
-    if missing:
-      raise ValueError(f"predict inputs need fields {missing}")
+    """Examples in `jddc.predict_inputs`'s format (groups `dialogue_fields`) -> each with `prediction`."""
+    predict_inputs.check_task_inputs(self, examples)
+    if not examples:
+      return []
     preds = self.generate(model, [{**e, self.target_field: ""} for e in examples])
     return [{**e, "prediction": p} for e, p in zip(examples, preds)]
 

@@ -39,8 +39,9 @@ import numpy as np
 from flax import nnx
 
 from jddc import metrics as metrics_lib
-from jddc import retrieval
+from jddc import predict_inputs, retrieval
 from jddc.data import pipeline, tfds_builder
+from jddc.data.errors import DataError
 from jddc.models import transresnet
 from jddc.tasks import base
 
@@ -64,7 +65,12 @@ class RetrievalFeatures(grain.transforms.Map):
       features = np.zeros((self.feature_dim,), np.float32)
       if kept:
         index, table = self.feature_table
-        features = table[index[kept[-1][1]]]
+        name = kept[-1][1]
+        if name not in index:
+          session = pipeline.as_text(example.get("session_id", "")) or "?"
+          raise DataError("image features", None, f"no cached feature for image {name!r} (session {session})",
+                          "image_missing")
+        features = table[index[name]]
       out["image_features"], out["has_image"] = features, np.bool_(bool(kept))
     return out
 
@@ -79,6 +85,7 @@ class RetrievalTask(base.Task):
   metric = "bleu"
   metric_mode = "max"
   dialogue_fields = ("context_",)  # what `predict` reads, as the generative response row
+  predict_groups = dialogue_fields
 
   @property
   def multimodal(self) -> bool:
@@ -262,8 +269,9 @@ class RetrievalTask(base.Task):
     return scores
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    missing = [k for k in ("context_texts", "context_images", "context_speakers") if any(k not in e for e in examples)]
-    if missing:
-      raise ValueError(f"predict inputs need fields {missing}")
+    """Examples in `jddc.predict_inputs`'s format -> each with `prediction`, the chosen training response."""
+    predict_inputs.check_task_inputs(self, examples)
+    if not examples:
+      return []
     hyps, _ = self.select(model, [{**e, "response": ""} for e in examples])
     return [{**e, "prediction": p} for e, p in zip(examples, hyps)]

@@ -47,6 +47,7 @@ def query_text(example: dict) -> str:
 class RewriteGenTask(ResponseTask):
   example_type = "rewrite"
   dialogue_fields = ("context_", "query_")
+  predict_groups = dialogue_fields
   target_field = "rewrite"
   target_marker = "bos"
 

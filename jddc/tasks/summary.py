@@ -26,7 +26,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import extractive, metrics as metrics_lib
+from jddc import extractive, metrics as metrics_lib, predict_inputs
 from jddc.data import pipeline
 from jddc.models import pointer_generator as pgn
 from jddc.tasks import base
@@ -57,6 +57,7 @@ class ExtractiveSummaryTask(base.Task):
   """Lead or LexRank over a dialogue's utterances; nothing to train."""
 
   metric = "rougeL"
+  predict_groups = ("",)  # a `--mode=predict` input: texts, images, speakers (`jddc.predict_inputs`)
   metric_mode = "max"
   trainable = False
 
@@ -89,7 +90,8 @@ class ExtractiveSummaryTask(base.Task):
     return scores
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    """Examples with `texts` and `speakers` -> with `prediction`."""
+    """Examples with `texts`, `images` and `speakers` (`jddc.predict_inputs`) -> with `prediction`."""
+    predict_inputs.check_task_inputs(self, examples)
     return [{**e, "prediction": self.summarize(e)} for e in examples]
 
   def _untrainable(self, *args, **kwargs):
@@ -102,6 +104,7 @@ class PointerGeneratorTask(base.Task):
   """The Pointer-Generator with coverage (See et al. 2017) on dialogues."""
 
   metric = "rougeL"
+  predict_groups = ("",)  # a `--mode=predict` input: texts, images, speakers (`jddc.predict_inputs`)
   metric_mode = "max"
   throughput_unit = "tokens"
 
@@ -190,8 +193,8 @@ class PointerGeneratorTask(base.Task):
     return score(examples, hyps, split, out_dir)
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
-    """Examples with `texts`, `images` and `speakers` -> with `prediction`."""
-    missing = [k for k in ("texts", "images", "speakers") if any(k not in e for e in examples)]
-    if missing:
-      raise ValueError(f"predict inputs need fields {missing}")
+    """Examples with `texts`, `images` and `speakers` (`jddc.predict_inputs`) -> with `prediction`."""
+    predict_inputs.check_task_inputs(self, examples)
+    if not examples:
+      return []
     return [{**e, "prediction": p} for e, p in zip(examples, self.generate(model, examples))]
