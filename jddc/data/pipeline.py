@@ -32,7 +32,6 @@ from typing import Any, Callable, Optional
 
 import grain
 import numpy as np
-from PIL import Image
 
 from jddc.data import images as images_lib
 from jddc.data import release as release_lib

@@ -91,19 +91,23 @@ def _tsv_rows(path: str, fields: tuple[str, ...], policy: ErrorPolicy,
               on_bad_row: Optional[Callable[[int, list[str]], None]] = None) -> Iterator[tuple[int, list[str]]]:
   """Yields (line number, fields) of every well-formed row of a TSV file.
 
-  A first line that looks like a header must be exactly `fields` (an error even under
-  on_error="skip": every row would be misread); a file may also have no header. A bad row
+  A first line that looks like a header must be exactly `fields` and end in LF or CRLF
+  (errors even under on_error="skip": every row would be misread, or the whole file is one
+  line of lone-CR endings); a file may also have no header. A bad row
   is handled by `policy`, then passed to `on_bad_row` with its (replacement-decoded) fields.
   """
   first = True
   for lineno, line, error in _lines(path):
     cols = line.split("\t")
-    if first and error is None and _is_header(cols, fields):
+    if first and _is_header(cols, fields):
       first = False
-      if tuple(c.strip().lower() for c in cols) != fields:
+      if error is not None and error.reason == "bad_line_ending":
+        raise error  # lone-CR line endings: the whole file is one line
+      if error is None and tuple(c.strip().lower() for c in cols) != fields:
         raise DataError(path, lineno, f"header {line!r} is not the expected {chr(9).join(fields)!r} "
                         f"({', '.join(fields)}, tab-separated, in this order)", "bad_header")
-      continue
+      if error is None:
+        continue
     first = False
     if error is None and len(cols) != len(fields):
       error = DataError(path, lineno, f"expected {len(fields)} tab-separated fields ({', '.join(fields)}), "
