@@ -206,7 +206,7 @@ class _SessionAccumulator:
     self._orphan = f"{path}:{lineno}"
 
   def flush(self) -> None:
-    cur, self._current = self._current, None
+    cur, self._current, self._orphan = self._current, None, None
     if cur is None:
       return
     self._seen_at[cur["id"]] = f"{cur['path']}:{cur['line']}"
@@ -384,6 +384,8 @@ def _parse_image_category(ctx: _AnnotationContext, record: dict, lineno: int) ->
 def _parse_rewrite(ctx: _AnnotationContext, record: dict, lineno: int) -> schema.RewriteAnnotation:
   session = ctx.session(record, lineno)
   indices = _require(record, "messages", list, ctx.path, lineno)
+  if not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+    raise DataError(ctx.path, lineno, f"messages {indices!r} are not all message indices (integers)", "bad_field")
   if not indices or indices != sorted(set(indices)):
     raise DataError(ctx.path, lineno, "messages must be a non-empty increasing list of indices", "bad_field")
   if indices != list(range(indices[0], indices[0] + len(indices))):
