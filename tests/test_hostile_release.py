@@ -251,9 +251,9 @@ CASES = {
                                    (SUMMARIES, 2), "duplicate_annotation", "summaries.jsonl:1"),
     "two discourse annotations of a session": (_annotation("discourse.jsonl", DISCOURSE), (DISCOURSE_FILE, 2),
                                                "duplicate_annotation", "discourse.jsonl:1"),
-    "two categories of an image": (_annotation("image_categories.jsonl", {"session_id": "s1", "message": 1,
-                                                                          "image": IMG, "category": "photo_malfunction"}),
-                                   (CATEGORIES, 2), "duplicate_annotation", "image_categories.jsonl:1"),
+    "two categories of an image": (_annotation("image_categories.jsonl", {
+        "session_id": "s1", "message": 1, "image": IMG, "category": "photo_malfunction"}), (CATEGORIES, 2),
+        "duplicate_annotation", "image_categories.jsonl:1"),
     "two rewrites of a query": (_annotation("rewrites.jsonl", {**REWRITE, "messages": [0]}), (REWRITES, 2),
                                 "duplicate_annotation", "rewrites.jsonl:1"),
     "rewrite of messages not consecutive": (_replace_annotation("rewrites.jsonl", {**REWRITE, "messages": [0, 2]}),

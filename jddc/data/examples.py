@@ -1,8 +1,9 @@
 """Task examples built from a release: response, rewrite, discourse, summary, image_category.
 
-Messages are named by their index in the session (`schema.Session.indices`, the row in
-the dialogue file), never by their position after skipped rows. Every example is a flat dict of numpy-friendly values (str, int, lists of them), the form
-the TFDS builders store. A dialogue (or part of one) is three parallel lists:
+Every example is a flat dict of numpy-friendly values (str, int, lists of them), the form
+the TFDS builders store. Messages are named by their index in the session
+(`schema.Session.indices`: the row in the dialogue file), never by their position after
+skipped rows. A dialogue (or part of one) is three parallel lists:
 `texts` (the message text, "" for an image), `images` (the image file name, "" for text)
 and `speakers` (0 customer, 1 agent).
 """
