@@ -45,7 +45,8 @@ def extractor_workdir(config: ml_collections.ConfigDict) -> str:
 
 
 def release_image_names(root: str, on_error: str = "raise") -> list[str]:
-  r = release_lib.read_release(root, on_error=on_error, check_images=False)
+  """The images the shards can name: checked, so a bad one is skipped (on_error="skip") as there."""
+  r = release_lib.read_release(root, on_error=on_error, check_images=True)
   return sorted({m.image for s in r.sessions.values() for m in s.messages if m.is_image})
 
 

@@ -1,7 +1,9 @@
 """Task examples built from a release: response, rewrite, discourse, summary, image_category.
 
 Every example is a flat dict of numpy-friendly values (str, int, lists of them), the form
-the TFDS builders store. A dialogue (or part of one) is three parallel lists:
+the TFDS builders store. Messages are named by their index in the session
+(`schema.Session.indices`: the row in the dialogue file), never by their position after
+skipped rows. A dialogue (or part of one) is three parallel lists:
 `texts` (the message text, "" for an image), `images` (the image file name, "" for text)
 and `speakers` (0 customer, 1 agent).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from jddc.data import schema
+from jddc.data.errors import DataError
 
 EXAMPLE_TYPES = ("response", "rewrite", "discourse", "summary", "image_category")
 CUSTOMER, AGENT = 0, 1
@@ -37,7 +40,7 @@ def response_examples(release: schema.Release, split: str) -> Iterator[dict]:
     for n, message in enumerate(session.messages):
       if not message.is_agent or message.is_image or not any(not m.is_agent for m in session.messages[:n]):
         continue
-      yield {"session_id": session.session_id, "index": n, "shop_type": session.shop_type,
+      yield {"session_id": session.session_id, "index": session.indices[n], "shop_type": session.shop_type,
              **dialogue_fields(session.messages[:n], "context_"), "response": message.text,
              "knowledge": knowledge}
 
@@ -51,10 +54,10 @@ def _annotated(release: schema.Release, annotations: list, split: str):
 
 def rewrite_examples(release: schema.Release, split: str) -> Iterator[dict]:
   for a, session in _annotated(release, release.rewrites, split):
-    first = a.messages[0]
-    yield {"session_id": a.session_id, "index": first, "shop_type": session.shop_type,
+    first = session.position(a.messages[0])
+    yield {"session_id": a.session_id, "index": a.messages[0], "shop_type": session.shop_type,
            **dialogue_fields(session.messages[:first], "context_"),
-           **dialogue_fields([session.messages[i] for i in a.messages], "query_"),
+           **dialogue_fields([session.message(i) for i in a.messages], "query_"),
            "can_rewrite": int(a.can_rewrite), "rewrite": a.rewrite,
            "knowledge": knowledge_lines(release, session)}
 
@@ -64,13 +67,13 @@ def discourse_examples(release: schema.Release, split: str) -> Iterator[dict]:
   for a, session in _annotated(release, release.discourse, split):
     turns, turn, prev = [], -1, None
     for e in a.edus:
-      speaker = session.messages[e.message].is_agent
+      speaker = session.message(e.message).is_agent
       if speaker != prev:
         turn, prev = turn + 1, speaker
       turns.append(turn)
     yield {"session_id": a.session_id, "shop_type": session.shop_type,
            "edu_texts": [e.text or "" for e in a.edus], "edu_images": [e.image or "" for e in a.edus],
-           "edu_speakers": [AGENT if session.messages[e.message].is_agent else CUSTOMER for e in a.edus],
+           "edu_speakers": [AGENT if session.message(e.message).is_agent else CUSTOMER for e in a.edus],
            "edu_turns": turns, "edu_messages": [e.message for e in a.edus],
            "link_parents": [l.parent for l in a.links], "link_children": [l.child for l in a.links],
            "link_relations": [schema.RELATION_INDEX[l.relation] for l in a.links]}
@@ -101,3 +104,16 @@ def build_examples(release: schema.Release, kind: str, split: str) -> list[dict]
   if kind not in BUILDERS:
     raise ValueError(f"unknown example type {kind!r}; expected one of {EXAMPLE_TYPES}")
   return list(BUILDERS[kind](release, split))
+
+
+def require_every_split(release: schema.Release, kind: str, splits=schema.SPLITS) -> None:
+  """Raises DataError naming the first split with no `kind` examples (TFDS cannot build an empty split)."""
+  if kind not in BUILDERS:
+    raise ValueError(f"unknown example type {kind!r}; expected one of {EXAMPLE_TYPES}")
+  for split in splits:
+    if next(iter(BUILDERS[kind](release, split)), None) is None:
+      detail = f"{len(release.split(split))} session(s) in it"
+      if release.split(split) and kind != "response":
+        detail += f", none with a {kind} annotation"
+      raise DataError(release.root, None, f"split {split!r} of the release has no {kind} examples ({detail}); "
+                      "every split needs at least one", "empty_split")

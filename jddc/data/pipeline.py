@@ -32,8 +32,8 @@ from typing import Any, Callable, Optional
 
 import grain
 import numpy as np
-from PIL import Image
 
+from jddc.data import images as images_lib
 from jddc.data import release as release_lib
 from jddc.data.tokenizers import Tokenizer
 
@@ -66,20 +66,13 @@ def as_text(value) -> str:
   return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
-  """ParlAI-style: resize the short side to size*256/224, centre-crop size x size. uint8[S, S, 3]."""
-  scale = size * 256 / 224 / min(image.size)
-  w, h = max(size, round(image.width * scale)), max(size, round(image.height * scale))
-  image = image.resize((w, h), Image.BILINEAR)
-  left, top = (w - size) // 2, (h - size) // 2
-  return np.asarray(image.crop((left, top, left + size, top + size)), dtype=np.uint8)
+resize_center_crop = images_lib.resize_center_crop  # uint8[S, S, 3], memory O(S^2) whatever the aspect ratio
 
 
 def load_pixels(image_dir: str, name: str, size: int) -> np.ndarray:
-  """Reads, decodes and resizes one release image; a bad name or file raises DataError."""
+  """Reads, decodes (once, fully) and resizes one release image; a bad name or file raises DataError."""
   path = release_lib.resolve_image(image_dir, name, image_dir, None)
-  release_lib.check_image_file(path, name, image_dir, None)
-  return resize_center_crop(release_lib.load_image(path), size)
+  return resize_center_crop(images_lib.decode_image(path, name, image_dir, None), size)
 
 
 def target_marker_id(tok: Tokenizer, marker: str) -> int:

@@ -11,9 +11,12 @@ Release folder (documented in the README; a differing copy needs one adapter her
     <root>/annotations/summaries.jsonl        {session_id, summary}
 
 Messages are numbered from 0 in file order within their session; annotations refer to
-them by that index. Every file is optional except the dialogues; a missing split file
-means an empty split. Bad input raises `DataError` naming file and line, or, with
-`on_error="skip"`, is counted and reported (`Release.skipped`).
+them by that index. A row skipped under `on_error="skip"` keeps its number (the next
+message is not renumbered) and an annotation referring to it is skipped too. A first
+line that looks like a header must be the header above; lines end in LF or CRLF. Every
+file is optional except the dialogues; a missing split file means an empty split. Bad
+input raises `DataError` naming file and line, or, with `on_error="skip"`, is counted
+and reported (`Release.skipped`). Images are decoded in full (`jddc.data.images`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ import os
 import re
 from typing import Callable, Iterable, Iterator, Optional
 
-from PIL import Image
-
 from jddc.data import schema
 from jddc.data.errors import DataError, ErrorPolicy
+from jddc.data.images import check_image_file, load_image, resolve_image  # noqa: F401 (re-exported)
 
 DIALOGUE_FIELDS = ("session_id", "shop_type", "sku", "text", "is_agent")
 KNOWLEDGE_FIELDS = ("sku", "entity_type", "relation", "value")
@@ -38,6 +40,7 @@ ANNOTATION_FILES = {
     "summaries": "summaries.jsonl",
 }
 _IMAGE_NAME = re.compile(r"^\S+\.(?:jpg|jpeg|png)$", re.IGNORECASE)
+_IMAGE_WITH_TEXT = re.compile(r"^[0-9a-f]{32}\.(?:jpg|jpeg|png)\s+\S", re.IGNORECASE)
 _EMPTY_SKUS = ("", "nan", "null", "none")
 
 
@@ -45,32 +48,74 @@ _EMPTY_SKUS = ("", "nan", "null", "none")
 # Line-level reading
 # ---------------------------------------------------------------------------
 
-def iter_lines(path: str, policy: ErrorPolicy) -> Iterator[tuple[int, str]]:
-  """Yields (1-based line number, decoded line without its newline); skips blank lines."""
+def _lines(path: str) -> Iterator[tuple[int, str, Optional[DataError]]]:
+  """(1-based line number, line without its LF or CRLF, error or None) for every non-blank line.
+
+  A bad line (not UTF-8, a carriage return inside it) comes with its error and the line
+  decoded with replacement characters, so a caller can still tell which session it was in.
+  """
   with open(path, "rb") as f:
     for lineno, raw in enumerate(f, start=1):
+      error = None
       try:
         line = raw.decode("utf-8")
       except UnicodeDecodeError as e:
-        policy.handle(DataError(path, lineno, f"not valid UTF-8 ({e.reason} at byte {e.start})", "non_utf8"))
-        continue
-      line = line.rstrip("\r\n")
+        line = raw.decode("utf-8", errors="replace")
+        error = DataError(path, lineno, f"not valid UTF-8 ({e.reason} at byte {e.start})", "non_utf8")
+      line = line[:-1] if line.endswith("\n") else line
+      line = line[:-1] if line.endswith("\r") else line
       if lineno == 1 and line.startswith("\ufeff"):
         line = line[1:]
+      if error is None and "\r" in line:
+        error = DataError(path, lineno, "a carriage return inside the line (lone-CR line endings?): lines must "
+                          "end in LF or CRLF", "bad_line_ending")
       if line.strip():
-        yield lineno, line
+        yield lineno, line, error
+
+
+def iter_lines(path: str, policy: ErrorPolicy) -> Iterator[tuple[int, str]]:
+  """Yields (1-based line number, decoded line without its newline); skips blank lines."""
+  for lineno, line, error in _lines(path):
+    if error is not None:
+      policy.handle(error)
+      continue
+    yield lineno, line
+
+
+def _is_header(cols: list[str], fields: tuple[str, ...]) -> bool:
+  names = [c.strip().lower() for c in cols]
+  return names[0] == fields[0] or sum(n in fields for n in names) >= 2
 
 
 def _tsv_rows(path: str, fields: tuple[str, ...], policy: ErrorPolicy,
-              header_first: str) -> Iterator[tuple[int, list[str]]]:
-  for lineno, line in iter_lines(path, policy):
+              on_bad_row: Optional[Callable[[int, list[str]], None]] = None) -> Iterator[tuple[int, list[str]]]:
+  """Yields (line number, fields) of every well-formed row of a TSV file.
+
+  A first line that looks like a header must be exactly `fields` and end in LF or CRLF
+  (errors even under on_error="skip": every row would be misread, or the whole file is one
+  line of lone-CR endings); a file may also have no header. A bad row
+  is handled by `policy`, then passed to `on_bad_row` with its (replacement-decoded) fields.
+  """
+  first = True
+  for lineno, line, error in _lines(path):
     cols = line.split("\t")
-    if lineno == 1 and cols[0] == header_first:
-      continue
-    if len(cols) != len(fields):
-      policy.handle(DataError(
-          path, lineno, f"expected {len(fields)} tab-separated fields ({', '.join(fields)}), got {len(cols)}",
-          "wrong_field_count"))
+    if first and _is_header(cols, fields):
+      first = False
+      if error is not None and error.reason == "bad_line_ending":
+        raise error  # lone-CR line endings: the whole file is one line
+      if error is None and tuple(c.strip().lower() for c in cols) != fields:
+        raise DataError(path, lineno, f"header {line!r} is not the expected {chr(9).join(fields)!r} "
+                        f"({', '.join(fields)}, tab-separated, in this order)", "bad_header")
+      if error is None:
+        continue
+    first = False
+    if error is None and len(cols) != len(fields):
+      error = DataError(path, lineno, f"expected {len(fields)} tab-separated fields ({', '.join(fields)}), "
+                        f"got {len(cols)}", "wrong_field_count")
+    if error is not None:
+      policy.handle(error)
+      if on_bad_row is not None:
+        on_bad_row(lineno, cols)
       continue
     yield lineno, cols
 
@@ -89,7 +134,7 @@ def _jsonl_records(path: str, policy: ErrorPolicy) -> Iterator[tuple[int, dict]]
 
 
 # ---------------------------------------------------------------------------
-# Images
+# Images (decoding and checks in `jddc.data.images`)
 # ---------------------------------------------------------------------------
 
 def is_image_reference(text: str) -> bool:
@@ -97,56 +142,35 @@ def is_image_reference(text: str) -> bool:
   return bool(_IMAGE_NAME.match(text.strip()))
 
 
-def resolve_image(image_dir: str, name: str, path: str, line: Optional[int]) -> str:
-  """The file path of image `name`, refusing names that would leave `image_dir`."""
-  if (os.path.isabs(name) or "/" in name or "\\" in name or name in (".", "..")
-      or name.startswith("..")):
-    raise DataError(path, line, f"image name {name!r} escapes the release's image folder", "image_escape")
-  return os.path.join(image_dir, name)
-
-
-def check_image_file(file_path: str, name: str, path: str, line: Optional[int]) -> None:
-  """Raises DataError if the image is missing, unreadable or not a complete JPEG/PNG."""
-  if not os.path.exists(file_path):
-    raise DataError(path, line, f"image {name!r} not found at {file_path}", "image_missing")
-  try:
-    with open(file_path, "rb") as f:
-      data = f.read()
-  except OSError as e:
-    raise DataError(path, line, f"image {name!r} unreadable: {e}", "image_unreadable") from e
-  is_jpeg = data[:3] == b"\xff\xd8\xff"
-  is_png = data[:8] == b"\x89PNG\r\n\x1a\n"
-  truncated = (is_jpeg and b"\xff\xd9" not in data[-64:]) or (is_png and b"IEND" not in data[-16:])
-  if not (is_jpeg or is_png) or truncated:
-    raise DataError(path, line, f"image {name!r} is corrupt (not a complete JPEG or PNG)", "image_corrupt")
-
-
-def load_image(file_path: str, where: str = "") -> Image.Image:
-  """Decodes an image file to RGB; a corrupt file raises DataError naming it."""
-  try:
-    with Image.open(file_path) as im:
-      return im.convert("RGB")
-  except (OSError, SyntaxError, ValueError) as e:
-    raise DataError(where or file_path, None, f"cannot decode image {file_path}: {e}", "image_corrupt") from e
-
-
 # ---------------------------------------------------------------------------
 # Dialogues
 # ---------------------------------------------------------------------------
 
 class _SessionAccumulator:
-  """Groups consecutive TSV rows into sessions, checking contiguity and consistency."""
+  """Groups consecutive TSV rows into sessions, checking contiguity and consistency.
+
+  Every row of a session, read or skipped, takes the next message index (annotations refer
+  to messages by it), so a skipped row never shifts the messages after it: `Session.indices`
+  holds the index of each message kept, `skipped_rows` where each skipped one was. A row
+  whose session is unknown (no session id) inside a session is that session's; at a session
+  boundary it may have opened the next session, whose numbering is then `uncertain`.
+  """
 
   def __init__(self, policy: ErrorPolicy):
     self.policy = policy
     self.sessions: dict[str, schema.Session] = {}
+    self.skipped_rows: dict[str, dict[int, str]] = {}  # session id -> message index -> "path:line"
+    self.dropped: dict[str, str] = {}  # session id -> "path:line" of a session skipped whole
+    self.uncertain: dict[str, str] = {}  # session id -> "path:line" of the row of unknown session before it
     self._seen_at: dict[str, str] = {}
     self._current: Optional[dict] = None
+    self._orphan: Optional[str] = None  # "path:line" of a row of unknown session just read
 
-  def add(self, path: str, lineno: int, session_id: str, shop_type: str, message: Optional[schema.Message],
-          split: str) -> None:
-    """Appends a message to its session; `message=None` (a skipped row) only opens the session."""
+  def add(self, path: str, lineno: int, session_id: str, shop_type: Optional[str],
+          message: Optional[schema.Message], split: str) -> None:
+    """Appends a row to its session; `message=None` is a skipped row, `shop_type=None` an unknown one."""
     cur = self._current
+    orphan, self._orphan = self._orphan, None
     if cur is None or cur["id"] != session_id or cur["path"] != path:
       self.flush()
       if session_id in self._seen_at:
@@ -154,31 +178,47 @@ class _SessionAccumulator:
             path, lineno, f"session {session_id!r} appears again after it ended ({self._seen_at[session_id]}); "
             "a session's rows must be contiguous", "session_not_contiguous"))
         return
-      cur = self._current = {"id": session_id, "path": path, "line": lineno, "shop": shop_type,
-                             "split": split, "messages": [], "skus": []}
-    elif shop_type != cur["shop"]:
+      cur = self._current = {"id": session_id, "path": path, "line": lineno, "shop": shop_type, "split": split,
+                             "messages": [], "indices": [], "skus": [], "rows": 0, "skipped": {}}
+      if orphan is not None:
+        self.uncertain[session_id] = orphan
+    elif orphan is not None:
+      cur["skipped"][cur["rows"]] = orphan
+      cur["rows"] += 1
+    if cur["shop"] is None:
+      cur["shop"] = shop_type
+    elif shop_type is not None and shop_type != cur["shop"]:
       self.policy.handle(DataError(
           path, lineno, f"session {session_id!r} changes shop type from {cur['shop']!r} to {shop_type!r}",
           "inconsistent_session"))
-      return
+      message = None
+    index, cur["rows"] = cur["rows"], cur["rows"] + 1
     if message is None:
+      cur["skipped"][index] = f"{path}:{lineno}"
       return
     cur["messages"].append(message)
+    cur["indices"].append(index)
     if message.sku and message.sku not in cur["skus"]:
       cur["skus"].append(message.sku)
-    cur["last"] = lineno
+
+  def add_orphan(self, path: str, lineno: int) -> None:
+    """A skipped row whose session cannot be told (no session id)."""
+    self._orphan = f"{path}:{lineno}"
 
   def flush(self) -> None:
-    cur, self._current = self._current, None
+    cur, self._current, self._orphan = self._current, None, None
     if cur is None:
       return
     self._seen_at[cur["id"]] = f"{cur['path']}:{cur['line']}"
+    if cur["skipped"]:
+      self.skipped_rows[cur["id"]] = cur["skipped"]
     if not cur["messages"]:
+      self.dropped[cur["id"]] = f"{cur['path']}:{cur['line']}"
       self.policy.handle(DataError(cur["path"], cur["line"], f"session {cur['id']!r} is empty", "empty_session"))
       return
     self.sessions[cur["id"]] = schema.Session(
         session_id=cur["id"], shop_type=cur["shop"], skus=tuple(cur["skus"]),
-        messages=tuple(cur["messages"]), split=cur["split"])
+        messages=tuple(cur["messages"]), split=cur["split"], indices=tuple(cur["indices"]))
 
 
 def _normalise_sku(sku: str) -> str:
@@ -194,6 +234,9 @@ def _parse_message(path: str, lineno: int, text: str, is_agent: str, sku: str, i
   if not text:
     raise DataError(path, lineno, "empty message text", "empty_message")
   agent = is_agent == "1"
+  if image_dir is not None and _IMAGE_WITH_TEXT.match(text):
+    raise DataError(path, lineno, f"message {text!r} names an image file and has text after it: an image "
+                    "message is the file name alone", "image_with_text")
   if image_dir is not None and is_image_reference(text):
     file_path = resolve_image(image_dir, text, path, lineno)
     if check_images:
@@ -202,10 +245,21 @@ def _parse_message(path: str, lineno: int, text: str, is_agent: str, sku: str, i
   return schema.Message(is_agent=agent, text=text, sku=sku)
 
 
+def _attribute_bad_row(acc: _SessionAccumulator, path: str, split: str) -> Callable[[int, list[str]], None]:
+  """Gives a malformed row its session (by its first field), so it takes that session's next index."""
+  def on_bad_row(lineno: int, cols: list[str]) -> None:
+    session_id = cols[0].strip() if cols else ""
+    if session_id:
+      acc.add(path, lineno, session_id, None, None, split)
+    else:
+      acc.add_orphan(path, lineno)
+  return on_bad_row
+
+
 def read_dialogue_file(path: str, split: str, image_dir: str, acc: _SessionAccumulator,
                        check_images: bool = True) -> None:
   """Reads one JDDC 2.0-layout dialogue TSV into `acc`."""
-  for lineno, cols in _tsv_rows(path, DIALOGUE_FIELDS, acc.policy, header_first="session_id"):
+  for lineno, cols in _tsv_rows(path, DIALOGUE_FIELDS, acc.policy, _attribute_bad_row(acc, path, split)):
     session_id, shop, sku, text, is_agent = (c.strip() for c in cols)
     shop_type = schema.SHOP_TYPE_ALIASES.get(shop.lower())
     try:
@@ -218,7 +272,8 @@ def read_dialogue_file(path: str, split: str, image_dir: str, acc: _SessionAccum
     except DataError as e:
       acc.policy.handle(e)
       message = None
-      if not session_id or shop_type is None:
+      if not session_id:
+        acc.add_orphan(path, lineno)
         continue
     acc.add(path, lineno, session_id, shop_type, message, split)
   acc.flush()
@@ -238,7 +293,7 @@ def read_jddc2019(path: str, split: str = "train", on_error: str = "raise") -> t
   """
   policy = ErrorPolicy(on_error)
   acc = _SessionAccumulator(policy)
-  for lineno, cols in _tsv_rows(path, JDDC2019_FIELDS, policy, header_first="session_id"):
+  for lineno, cols in _tsv_rows(path, JDDC2019_FIELDS, policy, _attribute_bad_row(acc, path, split)):
     session_id, _, is_agent, _, _, sku, text = cols
     try:
       message = _parse_message(path, lineno, text, is_agent.strip(), _normalise_sku(sku), None, False)
@@ -256,7 +311,7 @@ def read_jddc2019(path: str, split: str = "train", on_error: str = "raise") -> t
 
 def read_knowledge(path: str, policy: ErrorPolicy) -> dict[str, tuple[schema.KnowledgeTriple, ...]]:
   by_sku: dict[str, list[schema.KnowledgeTriple]] = {}
-  for lineno, cols in _tsv_rows(path, KNOWLEDGE_FIELDS, policy, header_first="sku"):
+  for lineno, cols in _tsv_rows(path, KNOWLEDGE_FIELDS, policy):
     triple = schema.KnowledgeTriple(*(c.strip() for c in cols))
     if not all((triple.sku, triple.relation, triple.value)):
       policy.handle(DataError(path, lineno, "knowledge triple with an empty sku, relation or value", "bad_field"))
@@ -275,23 +330,40 @@ def _require(record: dict, key: str, kind: type | tuple, path: str, lineno: int)
 
 
 class _AnnotationContext:
-  """Resolves references from an annotation record to sessions and messages."""
+  """Resolves references from an annotation record to sessions and messages (by message index)."""
 
-  def __init__(self, sessions: dict[str, schema.Session], path: str):
+  def __init__(self, sessions: dict[str, schema.Session], path: str,
+               acc: Optional[_SessionAccumulator] = None):
     self.sessions = sessions
     self.path = path
+    self.skipped_rows = acc.skipped_rows if acc else {}
+    self.dropped = acc.dropped if acc else {}
+    self.uncertain = acc.uncertain if acc else {}
 
   def session(self, record: dict, lineno: int) -> schema.Session:
     sid = _require(record, "session_id", str, self.path, lineno)
+    if sid in self.dropped:
+      raise DataError(self.path, lineno, f"session {sid!r} was skipped ({self.dropped[sid]})", "skipped_reference")
     if sid not in self.sessions:
       raise DataError(self.path, lineno, f"unknown session {sid!r}", "unknown_reference")
+    if sid in self.uncertain:
+      raise DataError(self.path, lineno, f"the messages of session {sid!r} cannot be numbered: the skipped row "
+                      f"before it ({self.uncertain[sid]}) has no session id and may have been its first",
+                      "skipped_reference")
     return self.sessions[sid]
 
   def message(self, session: schema.Session, index, lineno: int) -> schema.Message:
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(session.messages):
-      raise DataError(self.path, lineno, f"session {session.session_id!r} has no message {index!r} "
-                      f"(it has {len(session.messages)})", "unknown_reference")
-    return session.messages[index]
+    valid = isinstance(index, int) and not isinstance(index, bool)
+    position = session.position(index) if valid else None
+    if position is not None:
+      return session.messages[position]
+    skipped = self.skipped_rows.get(session.session_id, {})
+    if valid and index in skipped:
+      raise DataError(self.path, lineno, f"message {index} of session {session.session_id!r} was skipped "
+                      f"({skipped[index]})", "skipped_reference")
+    rows = len(session.messages) + len(skipped)
+    raise DataError(self.path, lineno, f"session {session.session_id!r} has no message {index!r} "
+                    f"(it has {rows})", "unknown_reference")
 
 
 def _parse_image_category(ctx: _AnnotationContext, record: dict, lineno: int) -> schema.ImageCategoryAnnotation:
@@ -312,8 +384,13 @@ def _parse_image_category(ctx: _AnnotationContext, record: dict, lineno: int) ->
 def _parse_rewrite(ctx: _AnnotationContext, record: dict, lineno: int) -> schema.RewriteAnnotation:
   session = ctx.session(record, lineno)
   indices = _require(record, "messages", list, ctx.path, lineno)
+  if not all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+    raise DataError(ctx.path, lineno, f"messages {indices!r} are not all message indices (integers)", "bad_field")
   if not indices or indices != sorted(set(indices)):
     raise DataError(ctx.path, lineno, "messages must be a non-empty increasing list of indices", "bad_field")
+  if indices != list(range(indices[0], indices[0] + len(indices))):
+    raise DataError(ctx.path, lineno, f"messages {indices} are not consecutive: a query is a run of messages",
+                    "bad_field")
   for index in indices:
     if ctx.message(session, index, lineno).is_agent:
       raise DataError(ctx.path, lineno, f"message {index} is the agent's, not part of a customer query",
@@ -325,26 +402,45 @@ def _parse_rewrite(ctx: _AnnotationContext, record: dict, lineno: int) -> schema
   return schema.RewriteAnnotation(session.session_id, tuple(indices), can_rewrite, rewrite)
 
 
-def _parse_discourse(ctx: _AnnotationContext, record: dict, lineno: int) -> schema.DiscourseAnnotation:
-  session = ctx.session(record, lineno)
-  edus = []
+def _parse_edus(ctx: _AnnotationContext, session: schema.Session, record: dict, lineno: int) -> list[schema.Edu]:
+  """The EDUs of a discourse record, in message order; a message's text EDUs are its spans in order."""
+  edus: list[schema.Edu] = []
+  span_end = 0  # where the previous EDU's span ended in the text of the same message
   for k, raw in enumerate(_require(record, "edus", list, ctx.path, lineno)):
     if not isinstance(raw, dict):
       raise DataError(ctx.path, lineno, f"EDU {k} is not an object", "bad_field")
     message = ctx.message(session, raw.get("message"), lineno)
+    index = raw["message"]
+    same_message = bool(edus) and edus[-1].message == index
+    if edus and index < edus[-1].message:
+      raise DataError(ctx.path, lineno, f"EDU {k} (message {index}) comes after EDU {k - 1} (message "
+                      f"{edus[-1].message}): EDUs must be listed in message order", "bad_order")
     if message.is_image:
       if raw.get("image") != message.image:
-        raise DataError(ctx.path, lineno, f"EDU {k} should name image {message.image!r} of message "
-                        f"{raw['message']}", "unknown_reference")
-      edus.append(schema.Edu(raw["message"], image=message.image))
-    else:
-      text = raw.get("text")
-      if not isinstance(text, str) or not text or text not in message.text:
-        raise DataError(ctx.path, lineno, f"EDU {k} text {text!r} is not a span of message {raw['message']}",
+        raise DataError(ctx.path, lineno, f"EDU {k} should name image {message.image!r} of message {index}",
                         "unknown_reference")
-      edus.append(schema.Edu(raw["message"], text=text))
+      if same_message:
+        raise DataError(ctx.path, lineno, f"EDU {k} repeats image message {index}", "bad_order")
+      edus.append(schema.Edu(index, image=message.image))
+      continue
+    text = raw.get("text")
+    if not isinstance(text, str) or not text or text not in message.text:
+      raise DataError(ctx.path, lineno, f"EDU {k} text {text!r} is not a span of message {index}",
+                      "unknown_reference")
+    start = message.text.find(text, span_end if same_message else 0)
+    if start < 0:
+      raise DataError(ctx.path, lineno, f"EDU {k} text {text!r} does not follow EDU {k - 1}'s span in message "
+                      f"{index}: EDUs must be listed in text order", "bad_order")
+    span_end = start + len(text)
+    edus.append(schema.Edu(index, text=text))
   if not edus:
     raise DataError(ctx.path, lineno, "a discourse annotation needs at least one EDU", "bad_field")
+  return edus
+
+
+def _parse_discourse(ctx: _AnnotationContext, record: dict, lineno: int) -> schema.DiscourseAnnotation:
+  session = ctx.session(record, lineno)
+  edus = _parse_edus(ctx, session, record, lineno)
   links, seen = [], set()
   for raw in _require(record, "relations", list, ctx.path, lineno):
     if not isinstance(raw, dict):
@@ -380,13 +476,32 @@ _ANNOTATION_PARSERS: dict[str, Callable] = {
 }
 
 
-def read_annotations(path: str, kind: str, sessions: dict[str, schema.Session], policy: ErrorPolicy) -> list:
-  ctx = _AnnotationContext(sessions, path)
+def _annotation_key(annotation) -> tuple[str, str]:
+  """What an annotation is about, (key, description): at most one annotation of a kind per key."""
+  sid = annotation.session_id
+  if isinstance(annotation, schema.ImageCategoryAnnotation):
+    return f"{sid}/{annotation.message}", f"image message {annotation.message} of session {sid!r}"
+  if isinstance(annotation, schema.RewriteAnnotation):
+    first = annotation.messages[0]
+    return f"{sid}/{first}", f"the query starting at message {first} of session {sid!r}"
+  return sid, f"session {sid!r}"
+
+
+def read_annotations(path: str, kind: str, sessions: dict[str, schema.Session], policy: ErrorPolicy,
+                     acc: Optional[_SessionAccumulator] = None) -> list:
+  """The valid annotations of one file; a second annotation of the same thing is an error."""
+  ctx = _AnnotationContext(sessions, path, acc)
   parse = _ANNOTATION_PARSERS[kind]
-  out = []
+  out, first_at = [], {}
   for lineno, record in _jsonl_records(path, policy):
     try:
-      out.append(parse(ctx, record, lineno))
+      annotation = parse(ctx, record, lineno)
+      key, what = _annotation_key(annotation)
+      if key in first_at:
+        raise DataError(path, lineno, f"a second {kind} annotation for {what}; the first is at "
+                        f"{path}:{first_at[key]}", "duplicate_annotation")
+      first_at[key] = lineno
+      out.append(annotation)
     except DataError as e:
       policy.handle(e)
   return out
@@ -426,7 +541,7 @@ def read_release(root: str, on_error: str = "raise", check_images: bool = True,
   annotations = {}
   for kind, name in ANNOTATION_FILES.items():
     path = os.path.join(root, "annotations", name)
-    annotations[kind] = read_annotations(path, kind, sessions, policy) if os.path.isfile(path) else []
+    annotations[kind] = read_annotations(path, kind, sessions, policy, acc) if os.path.isfile(path) else []
   policy.log_report()
   return schema.Release(root=root, sessions=sessions, knowledge=knowledge, image_dir=image_dir,
                         skipped=dict(policy.counts), **annotations)

@@ -7,6 +7,7 @@ Everything here is plain data; parsing lives in `jddc.data.release`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from typing import Optional
 
@@ -124,15 +125,41 @@ class Message:
 
 @dataclasses.dataclass(frozen=True)
 class Session:
+  """A dialogue session.
+
+  Annotations refer to a message by its index: its row within the session in the dialogue
+  file, counting rows the reader skipped (`on_error="skip"`). `indices[k]` is the index of
+  `messages[k]`; it defaults to 0..len(messages)-1 (no row skipped).
+  """
   session_id: str
   shop_type: str  # one of SHOP_TYPES, or "unknown" for corpora without it (JDDC 2019)
   skus: tuple[str, ...]
   messages: tuple[Message, ...]
   split: str = "train"
+  indices: tuple[int, ...] = ()
+
+  def __post_init__(self):
+    if not self.indices:
+      object.__setattr__(self, "indices", tuple(range(len(self.messages))))
+    elif len(self.indices) != len(self.messages) or list(self.indices) != sorted(set(self.indices)):
+      raise ValueError(f"session {self.session_id!r}: indices {self.indices} are not {len(self.messages)} "
+                       "increasing message indices")
 
   @property
   def num_images(self) -> int:
     return sum(m.is_image for m in self.messages)
+
+  def position(self, index: int) -> Optional[int]:
+    """The position in `messages` of the message with index `index`; None if there is none."""
+    k = bisect.bisect_left(self.indices, index)
+    return k if k < len(self.indices) and self.indices[k] == index else None
+
+  def message(self, index: int) -> Message:
+    """The message with index `index` (KeyError if there is none)."""
+    k = self.position(index)
+    if k is None:
+      raise KeyError(f"session {self.session_id!r} has no message {index}")
+    return self.messages[k]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,6 +62,7 @@ class JddcExamples(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     release = release_lib.read_release(os.fspath(dl_manager.manual_dir), on_error=self._on_error)
+    examples_lib.require_every_split(release, self.builder_config.name)
     return {split: self._generate_examples(release, split) for split in schema.SPLITS}
 
   def _generate_examples(self, release: schema.Release, split: str):
