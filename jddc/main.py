@@ -12,7 +12,10 @@ in every process with `--coordinator_address=HOST:PORT --num_processes=N --proce
 
 The config is validated against its schema (configs/common.py) before anything is built.
 The default workdir is `runs/<config name>_<size>_seed<seed>`; rerunning the same command
-resumes from its latest checkpoint.
+resumes from its latest checkpoint. A run folder holds one run: starting it again with a
+config that differs in a training key (`--config.optim.lr=...`) is an error naming the keys
+(`jddc.run_identity`); evaluation options (`eval.max_examples`, `decode.*`) may differ in
+`--mode=eval|predict`, whose results go to `<workdir>/eval/results_<split>.json`.
 """
 
 from __future__ import annotations
@@ -81,26 +84,35 @@ def main(argv):
     train.log("process %d of %d (%s), %d devices in all", jax.process_index(), jax.process_count(),
               cluster.mode, jax.device_count())
 
+  from jddc import run_identity
+
   if FLAGS.mode == "prepare":
     train.prepare_data(config, workdir)
     return
-  if FLAGS.mode == "train":
-    results = train.train_and_evaluate(config, workdir)
-  elif FLAGS.mode == "eval":
-    results = train.evaluate(config, workdir, FLAGS.split)
-  else:
+  try:
+    if FLAGS.mode == "train":
+      results = train.train_and_evaluate(config, workdir)
+    elif FLAGS.mode == "eval":
+      results = train.evaluate(config, workdir, FLAGS.split)
+  except run_identity.RunMismatchError as e:
+    sys.exit(f"error: {e}")  # one paragraph, no usage text: the flags were fine
+  if FLAGS.mode == "predict":
     if not FLAGS.inputs:
       raise app.UsageError("--mode=predict needs --inputs=FILE (JSON lines)")
     with open(FLAGS.inputs, encoding="utf-8") as f:
       examples = [json.loads(line) for line in f if line.strip()]
-    task, model = train.load_model(config, workdir)
+    try:
+      task, model = train.load_model(config, workdir)
+    except run_identity.RunMismatchError as e:
+      sys.exit(f"error: {e}")  # one paragraph, no usage text: the flags were fine
     for row in task.predict(model, examples):
       if jax.process_index() == 0:
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     return
   if jax.process_index() != 0:
     return
-  print(f"\nResults ({config.eval.split} split, best validation checkpoint) -> {workdir}/results.json")
+  path = train.results_path(workdir, results["split"], FLAGS.mode)
+  print(f"\nResults ({results['split']} split, best validation checkpoint, step {results['best_step']}) -> {path}")
   print(format_results(results))
 
 

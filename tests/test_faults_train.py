@@ -1,0 +1,138 @@
+"""Kill a tiny run anywhere in the training loop and rerun it: the same results, bit for bit.
+
+Also: a run folder knows the config it was trained with (a changed training key is an
+error, an evaluation option is not), `--mode=eval` never overwrites the training's
+results, and `metrics.jsonl` holds every step once after a resume.
+"""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from jddc import configuration
+
+REPO = configuration.REPO_ROOT
+# Evaluations (and best saves) at 15 and 30, latest checkpoints at 10, 20, 30: a kill after
+# the best save at 15 resumes from 10 and re-reaches 15.
+RUN_FLAGS = ("--config=configs/response_text.py:tiny", "--config.model.dropout=0.1", "--config.train.steps=30",
+             "--config.train.eval_every=15", "--config.train.checkpoint_every=10")
+TIMING_KEYS = ("train/steps_per_second", "train/tokens_per_second", "train/wall_seconds")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_release):
+  """A data cache holding the session's tiny corpus, and one XLA compilation cache for every run."""
+  root = tmp_path_factory.mktemp("faults_train")
+  os.makedirs(root / "data_cache")
+  os.symlink(tiny_release, root / "data_cache" / "jddc_tiny_seed0")
+  return {"root": root, "cache": str(root / "data_cache"),
+          "env": dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(root / "xla_cache"),
+                      JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")}
+
+
+def _main(env, workdir, *extra, kill_at=None):
+  run_env = dict(env["env"])
+  run_env.pop("JDDC_KILL_AT", None)
+  if kill_at:
+    run_env["JDDC_KILL_AT"] = kill_at
+  return subprocess.run([sys.executable, "-m", "jddc.main", *RUN_FLAGS, f"--workdir={workdir}",
+                         f"--config.data.cache_dir={env['cache']}", *extra],
+                        cwd=REPO, env=run_env, capture_output=True, text=True, timeout=600)
+
+
+def _read(path):
+  with open(path, "rb") as f:
+    return f.read()
+
+
+def _metrics(workdir):
+  """[(step, {key: value})] of metrics.jsonl without the wall-clock timings."""
+  with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
+    records = [json.loads(line) for line in f]
+  return [(r["step"], {k: v for k, v in r.items() if k != "step" and k not in TIMING_KEYS}) for r in records]
+
+
+@pytest.fixture(scope="module")
+def straight(env):
+  """An uninterrupted run's folder."""
+  workdir = str(env["root"] / "straight")
+  out = _main(env, workdir)
+  assert out.returncode == 0, out.stdout + out.stderr
+  return workdir
+
+
+def _killed_at_best_save(workdir):
+  steps = lambda d: sorted(int(p) for p in os.listdir(os.path.join(workdir, d)) if p.isdigit())  # noqa: E731
+  assert steps("best") == [15] and steps("checkpoints") == [10], "a best save at 15, the latest at 10"
+
+
+def _killed_during_save(workdir):
+  assert [int(p) for p in os.listdir(os.path.join(workdir, "checkpoints")) if p.isdigit()] == [10]
+  assert glob.glob(os.path.join(workdir, "checkpoints", "20.orbax-checkpoint-tmp*")), "a partial step-20 checkpoint"
+
+
+def _killed_during_final_eval(workdir):
+  assert not os.path.exists(os.path.join(workdir, "predictions_test.jsonl"))
+  assert not os.path.exists(os.path.join(workdir, "results.json"))
+  leftovers = glob.glob(os.path.join(workdir, ".predictions_test.jsonl.tmp-*"))
+  assert len(leftovers) == 1 and 0 < os.path.getsize(leftovers[0]), "some predictions written, under a temporary name"
+
+
+def _killed_while_results_written(workdir):
+  assert not os.path.exists(os.path.join(workdir, "results.json"))
+  (leftover,) = glob.glob(os.path.join(workdir, ".results.json.tmp-*"))
+  assert json.loads(_read(leftover))["split"] == "test"
+  assert os.path.exists(os.path.join(workdir, "predictions_test.jsonl"))
+
+
+KILL_POINTS = {
+    "train.after_best_save": _killed_at_best_save,
+    "checkpoint.during_save:2": _killed_during_save,  # the 2nd latest save (step 20): step 10 is complete
+    "eval.during_final": _killed_during_final_eval,
+    "results.during_write": _killed_while_results_written,
+}
+
+
+@pytest.mark.parametrize("kill_at", sorted(KILL_POINTS))
+def test_kill_then_rerun_gives_the_uninterrupted_results(env, straight, kill_at):
+  workdir = str(env["root"] / kill_at.replace(":", "_"))
+  killed = _main(env, workdir, kill_at=kill_at)
+  assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+  KILL_POINTS[kill_at](workdir)
+  rerun = _main(env, workdir)
+  assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+  assert _read(os.path.join(workdir, "results.json")) == _read(os.path.join(straight, "results.json"))
+  assert _read(os.path.join(workdir, "predictions_test.jsonl")) == _read(os.path.join(straight, "predictions_test.jsonl"))
+  assert _read(os.path.join(workdir, "config.json")) == _read(os.path.join(straight, "config.json"))
+  assert not glob.glob(os.path.join(workdir, ".*.tmp-*")), "leftovers of the killed writer are swept"
+  # Every step logged once, with the uninterrupted run's values (the replayed steps are not doubled).
+  assert _metrics(workdir) == _metrics(straight)
+
+
+def test_changed_training_key_is_an_error_and_eval_options_are_not(env, straight):
+  config_json, results_json = _read(os.path.join(straight, "config.json")), _read(os.path.join(straight, "results.json"))
+  out = _main(env, straight, "--config.optim.lr=3e-4")
+  assert out.returncode != 0
+  (message,) = [line for line in out.stderr.splitlines() if "(trained) vs" in line]
+  assert "optim.lr 0.003 (trained) vs 0.0003 (now)" in message and "--workdir" in message, out.stderr
+  assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) <= 3, out.stderr
+  # A decoding option in --mode=train would change which checkpoint validation picks: an error too.
+  out = _main(env, straight, "--config.decode.max_new_tokens=8")
+  assert out.returncode != 0 and "decode.max_new_tokens 16 (trained) vs 8 (now)" in out.stderr, out.stderr
+
+  out = _main(env, straight, "--mode=eval", "--split=valid", "--config.decode.max_new_tokens=8")
+  assert out.returncode == 0, out.stdout + out.stderr
+  evaluated = json.loads(_read(os.path.join(straight, "eval", "results_valid.json")))
+  assert evaluated["split"] == "valid" and evaluated["best_step"] == json.loads(results_json)["best_step"]
+  assert evaluated["eval_overrides"] == {"decode.max_new_tokens": 8}
+  assert "Results (valid split" in out.stdout and "eval/results_valid.json" in out.stdout
+  assert os.path.exists(os.path.join(straight, "eval", "predictions_valid.jsonl"))
+  # The training's record is untouched: its config, results and predictions.
+  assert _read(os.path.join(straight, "config.json")) == config_json
+  assert _read(os.path.join(straight, "results.json")) == results_json
+  assert not os.path.exists(os.path.join(straight, "predictions_valid.jsonl"))
