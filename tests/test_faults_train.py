@@ -136,3 +136,60 @@ def test_changed_training_key_is_an_error_and_eval_options_are_not(env, straight
   assert _read(os.path.join(straight, "config.json")) == config_json
   assert _read(os.path.join(straight, "results.json")) == results_json
   assert not os.path.exists(os.path.join(straight, "predictions_valid.jsonl"))
+
+
+def test_a_reached_best_step_is_not_saved_again(tmp_path):
+  """The mechanism behind the kill after a best save, at any alignment of evaluations and checkpoints."""
+  import numpy as np
+
+  from jddc import checkpointing
+  state = {"w": np.arange(4, dtype=np.float32)}
+  ckpt = checkpointing.Checkpointer(str(tmp_path), best_metric="bleu")
+  assert ckpt.save_best(15, state, {"bleu": 2.0})
+  ckpt.close()  # killed here, before the next latest save; the resumed run re-reaches 15 (and earlier steps)
+  resumed = checkpointing.Checkpointer(str(tmp_path), best_metric="bleu")
+  assert not resumed.save_best(15, state, {"bleu": 2.0})  # on main: StepAlreadyExistsError
+  assert not resumed.save_best(10, state, {"bleu": 9.0})
+  assert resumed.save_best(30, state, {"bleu": 1.0}) and resumed.best_step() == 15
+  resumed.close()
+
+
+def test_metrics_log_drops_the_steps_after_the_resumed_checkpoint(tmp_path):
+  from jddc.metric_writer import MetricWriter
+  writer = MetricWriter(str(tmp_path))
+  for step in (10, 20, 30):
+    writer.write(step, {"train/loss": float(step)})
+  writer.close()
+  with open(tmp_path / "metrics.jsonl", "a") as f:
+    f.write('{"step": 40, "train/lo')  # torn by a kill
+  writer = MetricWriter(str(tmp_path), resumed_step=20)
+  writer.write(30, {"train/loss": 3.0})
+  writer.close()
+  with open(tmp_path / "metrics.jsonl") as f:
+    assert [(r["step"], r["train/loss"]) for r in map(json.loads, f)] == [(10, 10.0), (20, 20.0), (30, 3.0)]
+
+
+def test_run_identity_records_once_and_names_every_differing_key(tmp_path):
+  from jddc import run_identity
+  config = configuration.load_config("configs/response_text.py:tiny")
+  run_identity.start_training(config, str(tmp_path))
+  recorded = _read(tmp_path / "config.json")
+  with config.unlocked():
+    config.train.log_every, config.data.cache_dir = 5, "/elsewhere"  # runtime keys: any mode
+    config.eval.max_examples = 8  # an evaluation option: eval and predict only
+  with pytest.raises(run_identity.RunMismatchError, match=r"eval\.max_examples 32 \(trained\) vs 8 \(now\)"):
+    run_identity.start_training(config, str(tmp_path))
+  assert run_identity.check_for_evaluation(config, str(tmp_path)) == {"eval.max_examples": 8}
+  with config.unlocked():
+    config.optim.lr, config.train.steps = 1e-4, 80
+    config.model.new_key = 1  # a key the run never had
+  with pytest.raises(run_identity.RunMismatchError) as error:
+    run_identity.check_for_evaluation(config, str(tmp_path))
+  message = str(error.value)
+  for part in ("model.new_key (absent) (trained) vs 1 (now)", "optim.lr 0.003 (trained) vs 0.0001 (now)",
+               "train.steps 40 (trained) vs 80 (now)"):
+    assert part in message
+  assert "max_examples" not in message.split("Keys that may differ")[0]
+  assert _read(tmp_path / "config.json") == recorded
+  with pytest.raises(run_identity.RunMismatchError, match="not a trained run folder"):
+    run_identity.check_for_evaluation(config, str(tmp_path / "empty"))
