@@ -106,16 +106,16 @@ def test_kill_then_rerun_gives_the_uninterrupted_results(env, straight, kill_at)
   KILL_POINTS[kill_at](workdir)
   rerun = _main(env, workdir)
   assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-  assert _read(os.path.join(workdir, "results.json")) == _read(os.path.join(straight, "results.json"))
-  assert _read(os.path.join(workdir, "predictions_test.jsonl")) == _read(os.path.join(straight, "predictions_test.jsonl"))
-  assert _read(os.path.join(workdir, "config.json")) == _read(os.path.join(straight, "config.json"))
+  for name in ("results.json", "predictions_test.jsonl", "config.json"):
+    assert _read(os.path.join(workdir, name)) == _read(os.path.join(straight, name)), name
   assert not glob.glob(os.path.join(workdir, ".*.tmp-*")), "leftovers of the killed writer are swept"
   # Every step logged once, with the uninterrupted run's values (the replayed steps are not doubled).
   assert _metrics(workdir) == _metrics(straight)
 
 
 def test_changed_training_key_is_an_error_and_eval_options_are_not(env, straight):
-  config_json, results_json = _read(os.path.join(straight, "config.json")), _read(os.path.join(straight, "results.json"))
+  config_json = _read(os.path.join(straight, "config.json"))
+  results_json = _read(os.path.join(straight, "results.json"))
   out = _main(env, straight, "--config.optim.lr=3e-4")
   assert out.returncode != 0
   (message,) = [line for line in out.stderr.splitlines() if "(trained) vs" in line]
