@@ -22,6 +22,7 @@ Every file is written atomically (`jddc.fsutil`): a kill leaves the old file or 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -273,8 +274,19 @@ def initial_state(run: RunState, ckpt: checkpointing.Checkpointer, data) -> tupl
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains (resuming if possible), keeps the best checkpoint by the validation metric,
-  evaluates it on `config.eval.split` and writes `<workdir>/results.json`."""
+  evaluates it on `config.eval.split` and writes `<workdir>/results.json`.
+
+  One training at a time per run folder: a second start of the same folder (a single-process
+  run) waits on `<workdir>/run.lock`, then resumes what the first left (a finished run is
+  evaluated again, to the same results).
+  """
   os.makedirs(workdir, exist_ok=True)
+  single = jax.process_count() == 1  # processes of one multi-process run share the folder by design
+  with fsutil.file_lock(os.path.join(workdir, "run")) if single else contextlib.nullcontext():
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   run_identity.start_training(config, workdir, write=_is_main())
   if _is_main():
     for folder in (workdir, os.path.join(workdir, EVAL_DIR)):  # temporary files of a killed writer
