@@ -142,7 +142,7 @@ def test_a_reached_best_step_is_not_saved_again(tmp_path):
   from jddc import checkpointing
   state = {"w": np.arange(4, dtype=np.float32)}
   ckpt = checkpointing.Checkpointer(str(tmp_path), best_metric="bleu")
-  assert ckpt.save_best(15, state, {"bleu": 2.0})
+  ckpt.save_best(15, state, {"bleu": 2.0})
   ckpt.close()  # killed here, before the next latest save; the resumed run re-reaches 15 (and earlier steps)
   resumed = checkpointing.Checkpointer(str(tmp_path), best_metric="bleu")
   assert not resumed.save_best(15, state, {"bleu": 2.0})  # on main: StepAlreadyExistsError
