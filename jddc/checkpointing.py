@@ -5,6 +5,11 @@
 
 Restores always go into an abstract state whose leaves carry the current mesh's
 shardings, so a checkpoint written under one mesh loads under another.
+
+A kill anywhere leaves a resumable folder: Orbax writes each step into a temporary folder
+renamed when complete (`latest_step` sees only complete ones; leftovers are swept when the
+next manager opens), and a resumed run that re-reaches an evaluation step whose best
+checkpoint was already saved does not save it again (`save_best`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any, Optional
 import grain
 import jax
 import orbax.checkpoint as ocp
+
+from jddc import faults
 
 
 def abstract_with_shardings(state: Any, shardings: Any) -> Any:
@@ -65,12 +72,14 @@ class Checkpointer:
     sync = lambda name: ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name)  # noqa: E731
     self.latest = ocp.CheckpointManager(
         path(workdir, "checkpoints"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, multiprocessing_options=sync("latest")))
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, cleanup_tmp_directories=True,
+                                             multiprocessing_options=sync("latest")))
     self.best = None
     if best_metric:
       self.best = ocp.CheckpointManager(
           path(workdir, "best"),
           options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True, best_mode=best_mode,
+                                               cleanup_tmp_directories=True,
                                                best_fn=lambda metrics: metrics[best_metric],
                                                multiprocessing_options=sync("best")))
 
@@ -82,6 +91,7 @@ class Checkpointer:
     if data_iterator is not None:
       items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
     self.latest.save(step, args=ocp.args.Composite(**items), force=True)
+    faults.point("checkpoint.during_save")  # Orbax is writing `<step>.orbax-checkpoint-tmp-*` in the background
 
   def restore(self, abstract_state: Any, data_iterator: Optional[grain.DatasetIterator] = None,
               step: Optional[int] = None) -> tuple[int, Any]:
@@ -102,10 +112,27 @@ class Checkpointer:
         data_iterator.set_state(rescale_iterator_state(json.load(f), saved, jax.process_count()))
     return step, restored.state
 
-  def save_best(self, step: int, model_state: Any, metrics: dict[str, float]) -> None:
-    if self.best is not None:
-      self.best.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(model_state)), metrics=metrics,
-                     force=True)
+  def save_best(self, step: int, model_state: Any, metrics: dict[str, float]) -> bool:
+    """Offers the model at `step` to the best manager (which keeps the best by the metric); waits
+    until it is on disk. Returns False, saving nothing, for a step at or before the newest best
+    checkpoint.
+
+    Evaluations reach the manager in step order, so every evaluation step up to its newest
+    checkpoint has been weighed already. Only a resumed run re-reaches such a step (killed
+    after a best save and before the next latest save, at any alignment of `eval_every` and
+    `checkpoint_every`); its model is the one weighed then (training is deterministic), and
+    saving it again would be Orbax's StepAlreadyExistsError. Waiting makes "saved" mean
+    complete: a kill after `save_best` returns never loses the best checkpoint.
+    """
+    if self.best is None:
+      return False
+    steps = self.best.all_steps()
+    if steps and step <= max(steps):
+      return False
+    self.best.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(model_state)), metrics=metrics,
+                   force=True)
+    self.best.wait_until_finished()
+    return True
 
   def best_step(self) -> Optional[int]:
     return None if self.best is None else self.best.best_step()

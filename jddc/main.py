@@ -14,7 +14,10 @@ The config is validated against its schema (configs/common.py: types, allowed va
 ranges, what the task accepts, rules between keys), and the flags checked, before JAX is
 imported; a bad one is a short message on stderr and exit status 2, not a traceback.
 The default workdir is `runs/<config name>_<size>_seed<seed>`; rerunning the same command
-resumes from its latest checkpoint.
+resumes from its latest checkpoint. A run folder holds one run: starting it again with a
+config that differs in a training key (`--config.optim.lr=...`) is an error naming the keys
+(`jddc.run_identity`); evaluation options (`eval.max_examples`, `decode.*`) may differ in
+`--mode=eval|predict`, whose results go to `<workdir>/eval/results_<split>.json`.
 """
 
 from __future__ import annotations
@@ -130,18 +133,24 @@ def main(argv):
     train.log("process %d of %d (%s), %d devices in all", jax.process_index(), jax.process_count(),
               cluster.mode, jax.device_count())
 
+  from jddc import run_identity
+
   if FLAGS.mode == "prepare":
     train.prepare_data(config, workdir)
     return
-  if FLAGS.mode == "train":
-    results = train.train_and_evaluate(config, workdir)
-  elif FLAGS.mode == "eval":
-    results = train.evaluate(config, workdir, FLAGS.split)
-  else:
-    return predict_inputs.run(config, workdir, FLAGS.inputs)
+  try:
+    if FLAGS.mode == "train":
+      results = train.train_and_evaluate(config, workdir)
+    elif FLAGS.mode == "eval":
+      results = train.evaluate(config, workdir, FLAGS.split)
+    else:
+      return predict_inputs.run(config, workdir, FLAGS.inputs)
+  except run_identity.RunMismatchError as e:
+    fail(str(e))  # one paragraph, no usage text: the flags were fine
   if jax.process_index() != 0:
     return
-  print(f"\nResults ({config.eval.split} split, best validation checkpoint) -> {workdir}/results.json")
+  path = train.results_path(workdir, results["split"], FLAGS.mode)
+  print(f"\nResults ({results['split']} split, best validation checkpoint, step {results['best_step']}) -> {path}")
   print(format_results(results))
 
 

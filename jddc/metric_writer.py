@@ -1,4 +1,10 @@
-"""Training metrics to TensorBoard (tensorboardX: no TensorFlow) and to `metrics.jsonl`."""
+"""Training metrics to TensorBoard (tensorboardX: no TensorFlow) and to `metrics.jsonl`.
+
+A resumed run replays the steps after its checkpoint; the writer therefore starts by
+dropping what the killed run logged after that step (`metrics.jsonl` is rewritten
+atomically without those lines, TensorBoard is told to purge them), so every step is
+logged once.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,45 @@ import os
 
 from tensorboardX import SummaryWriter
 
+from jddc import fsutil
+
+
+def _records_up_to(path: str, step: int) -> list[str]:
+  """The lines of `path` whose step is at most `step`; a torn last line (a kill mid-write) is dropped."""
+  if not os.path.isfile(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    lines = f.read().splitlines()
+  kept = []
+  for number, line in enumerate(lines, start=1):
+    try:
+      record = json.loads(line)
+    except json.JSONDecodeError as e:
+      if number == len(lines):
+        break
+      raise ValueError(f"{path}:{number}: not a JSON line ({e.msg})") from e
+    if record["step"] <= step:
+      kept.append(line)
+  return kept
+
 
 class MetricWriter:
-  """Writes scalars per step; a no-op on processes other than 0 (`enabled=False`)."""
+  """Writes scalars per step; a no-op on processes other than 0 (`enabled=False`).
 
-  def __init__(self, workdir: str, enabled: bool = True):
+  Args:
+    workdir: the run folder (`metrics.jsonl`, `tensorboard/`).
+    enabled: False on processes other than 0.
+    resumed_step: the step the run starts after (0 for a new run): records of later steps,
+      written by an interrupted earlier run, are dropped.
+  """
+
+  def __init__(self, workdir: str, enabled: bool = True, resumed_step: int = 0):
     self.enabled = enabled
     if enabled:
-      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-      self.jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+      path = os.path.join(workdir, "metrics.jsonl")
+      fsutil.atomic_write_text(path, "".join(line + "\n" for line in _records_up_to(path, resumed_step)))
+      self.tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=resumed_step + 1)
+      self.jsonl = open(path, "a", encoding="utf-8")
 
   def write(self, step: int, scalars: dict[str, float]) -> None:
     if not self.enabled:

@@ -5,13 +5,16 @@
     python -m jddc.reproduce --preset=tiny --out=/tmp/t --rows=response_text,summary_lead
 
 Each (row, seed) is one `python -m jddc.main` run in its own process, in
-`OUT/runs/<row>_seed<seed>/`; a run whose `results.json` exists is not run again, so an
+`OUT/runs/<row>_seed<seed>/`; a run whose `results.json` is the test-split result of a
+completed run (valid JSON, `"split": "test"`, a `best_step`) is not run again, so an
 interrupted reproduction resumes where it stopped (and a half-finished run resumes from
-its own checkpoint). Runs go `--jobs` at a time, each pinned to its share of the CPU cores:
+its own checkpoint); any other `results.json` (corrupt, another split, an older format)
+is not "done": the run is started again, and still such a file after it is an error
+naming the file. Runs go `--jobs` at a time, each pinned to its share of the CPU cores:
 small models use two threads poorly, so on 2 cores two one-core runs finish the table in
 about three quarters of the time of one two-core run at a time. The data (corpus, shards,
 tokenizers, image features) is prepared first, one row at a time, so runs never race to
-write it. Written to OUT:
+write it. Written to OUT (each file atomically):
   tables.md      Tables 5-9: ours (mean ± sd over seeds) beside the paper's, the checks
                  of the paper's claims on our numbers, and wall time per row;
   tables.csv     one line per (row, metric): table, row, label, metric, ours, sd, paper;
@@ -27,7 +30,7 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import glob
-import json
+import io
 import math
 import os
 import subprocess
@@ -37,6 +40,7 @@ from typing import Optional, Sequence
 
 from absl import app, flags
 
+from jddc import fsutil
 from jddc import paper_tables as pt
 
 PRESETS = {"tiny": (0,), "small": (0, 1, 2), "base": (0, 1, 2)}
@@ -60,6 +64,25 @@ def config_path(row: pt.Row) -> str:
 
 def run_dir(out: str, row: pt.Row, seed: int) -> str:
   return os.path.join(out, "runs", f"{row.name}_seed{seed}")
+
+
+def completed_results(path: str) -> tuple[Optional[dict], str]:
+  """(results, "") if `path` holds the test-split results of a completed run, else (None, why)."""
+  if not os.path.isfile(path):
+    return None, f"{path}: missing"
+  try:
+    results = fsutil.read_json(path)
+  except ValueError as e:
+    return None, str(e)
+  if not isinstance(results, dict) or "best_step" not in results:
+    return None, f"{path}: not the results of a completed run (no best_step)"
+  if results.get("split") != "test":
+    return None, f"{path}: results of split {results.get('split', '(not recorded)')!r}, not 'test'"
+  return results, ""
+
+
+def is_done(workdir: str) -> bool:
+  return completed_results(os.path.join(workdir, "results.json"))[0] is not None
 
 
 def row_of(key: str) -> str:
@@ -90,7 +113,7 @@ def run_row(out: str, row: pt.Row, seed: int, preset: str, cores: Optional[set[i
   `cores`: pin the run to these CPU cores; `mode="prepare"` only builds the row's data.
   """
   workdir = run_dir(out, row, seed) if mode == "train" else os.path.join(out, "prepare", row.name)
-  if mode == "train" and os.path.isfile(os.path.join(workdir, "results.json")):
+  if mode == "train" and is_done(workdir):
     return "done before", 0.0
   os.makedirs(os.path.join(out, "logs"), exist_ok=True)
   log_path = os.path.join(out, "logs", f"{row.name}_seed{seed}.log" if mode == "train" else f"{row.name}_prepare.log")
@@ -111,12 +134,20 @@ def run_row(out: str, row: pt.Row, seed: int, preset: str, cores: Optional[set[i
 
 
 def read_results(out: str, row: pt.Row, seeds: Sequence[int]) -> list[dict]:
+  """The test-split results of the row's completed runs; a run without `results.json` is skipped.
+
+  Raises:
+    ValueError: a `results.json` that is not the test-split result of a completed run, naming it.
+  """
   found = []
   for seed in (seeds if row.seeded else seeds[:1]):
     path = os.path.join(run_dir(out, row, seed), "results.json")
-    if os.path.isfile(path):
-      with open(path, encoding="utf-8") as f:
-        found.append(json.load(f))
+    if not os.path.isfile(path):
+      continue
+    results, why = completed_results(path)
+    if results is None:
+      raise ValueError(f"{why} (delete it, or the run folder, and run again)")
+    found.append(results)
   return found
 
 
@@ -174,24 +205,24 @@ def write_tables(out: str, preset: str, summaries: dict[str, dict], walls: dict[
                  statuses: dict[str, str], jobs: int = 1, elapsed: float = 0.0) -> None:
   lines = [f"# Tables 5-9 on the embedded corpus, preset `{preset}`", "",
            "Ours: mean ± sample sd over seeds (one run for deterministic rows); paper: the published figure.", ""]
-  with open(os.path.join(out, "tables.csv"), "w", newline="", encoding="utf-8") as f:
-    writer = csv.writer(f)
-    writer.writerow(["table", "row", "label", "metric", "ours", "sd", "seeds", "paper"])
-    for table in pt.TABLES.values():
-      lines += [f"## Table {table.number}: {table.title}", ""]
-      header = ["row"] + [f"{h} (ours)" for h, _ in table.columns] + [f"{h} (paper)" for h, _ in table.columns]
-      lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-      for row in (r for r in pt.ROWS if r.table == table.number):
-        s = summaries.get(row.name)
-        ours = [_fmt(s, k) for _, k in table.columns]
-        paper = [f"{row.paper[k]:.2f}" if k in row.paper else "–" for _, k in table.columns]
-        label = f"{row.label} (`{row.name}`)" + ("" if s else f" — {statuses.get(row.name, 'not run')}")
-        lines.append("| " + " | ".join([label] + ours + paper) + " |")
-        for header_name, key in table.columns:
-          writer.writerow([table.number, row.name, row.label, key,
-                           f"{s[key]:.4f}" if s and key in s else "", f"{s[key + '_sd']:.4f}" if s and key in s else "",
-                           s["_seeds"] if s else 0, row.paper.get(key, "")])
-      lines.append("")
+  rows_csv = io.StringIO(newline="")
+  writer = csv.writer(rows_csv)
+  writer.writerow(["table", "row", "label", "metric", "ours", "sd", "seeds", "paper"])
+  for table in pt.TABLES.values():
+    lines += [f"## Table {table.number}: {table.title}", ""]
+    header = ["row"] + [f"{h} (ours)" for h, _ in table.columns] + [f"{h} (paper)" for h, _ in table.columns]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in (r for r in pt.ROWS if r.table == table.number):
+      s = summaries.get(row.name)
+      ours = [_fmt(s, k) for _, k in table.columns]
+      paper = [f"{row.paper[k]:.2f}" if k in row.paper else "–" for _, k in table.columns]
+      label = f"{row.label} (`{row.name}`)" + ("" if s else f" — {statuses.get(row.name, 'not run')}")
+      lines.append("| " + " | ".join([label] + ours + paper) + " |")
+      for header_name, key in table.columns:
+        writer.writerow([table.number, row.name, row.label, key,
+                         f"{s[key]:.4f}" if s and key in s else "", f"{s[key + '_sd']:.4f}" if s and key in s else "",
+                         s["_seeds"] if s else 0, row.paper.get(key, "")])
+    lines.append("")
   lines += ["## The paper's claims on our numbers", ""]
   lines += [f"- {claim}: **{verdict}**" for claim, verdict in check_claims(summaries)]
   lines += ["", f"## Wall time ({jobs} run(s) at a time; 0 = finished in an earlier invocation)", "",
@@ -200,8 +231,8 @@ def write_tables(out: str, preset: str, summaries: dict[str, dict], walls: dict[
   lines += [f"| {name} | {wall:.0f} |" for name, wall in walls.items()]
   lines.append(f"| sum of rows | {sum(walls.values()):.0f} |")
   lines.append(f"| elapsed | {elapsed:.0f} |")
-  with open(os.path.join(out, "tables.md"), "w", encoding="utf-8") as f:
-    f.write("\n".join(lines) + "\n")
+  fsutil.atomic_write_text(os.path.join(out, "tables.csv"), rows_csv.getvalue())
+  fsutil.atomic_write_text(os.path.join(out, "tables.md"), "\n".join(lines) + "\n")
 
 
 def plot_twins(out: str, summaries: dict[str, dict]) -> str:
@@ -229,7 +260,8 @@ def plot_twins(out: str, summaries: dict[str, dict]) -> str:
     ax.legend()
   fig.tight_layout()
   path = os.path.join(out, "text_vs_mm.png")
-  fig.savefig(path, dpi=120)
+  with fsutil.atomic_file(path, "wb") as f:
+    fig.savefig(f, dpi=120, format="png")
   plt.close(fig)
   return path
 
@@ -245,7 +277,7 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
   seeds = tuple(seeds) or PRESETS[preset]
   os.makedirs(out, exist_ok=True)
   timings_path = os.path.join(out, "timings.json")
-  walls = json.load(open(timings_path, encoding="utf-8")) if os.path.isfile(timings_path) else {}
+  walls = fsutil.read_json(timings_path) if os.path.isfile(timings_path) else {}
   statuses, failed = {}, []
   runs = []
   for row in selected:
@@ -255,12 +287,11 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
       continue
     if not report_only:
       runs += [(row, seed) for seed in (seeds if row.seeded else seeds[:1])
-               if not os.path.isfile(os.path.join(run_dir(out, row, seed), "results.json"))]
+               if not is_done(run_dir(out, row, seed))]
 
   def record(key: str, status: str, wall: float) -> None:
     walls[key] = walls.get(key, 0.0) + wall
-    with open(timings_path, "w", encoding="utf-8") as f:
-      json.dump(walls, f, indent=1)
+    fsutil.write_json(timings_path, walls)
     print(f"[{key}] {status} ({wall:.0f} s)", flush=True)
     if status.startswith("failed"):
       failed.append(key)
@@ -296,8 +327,7 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
     if name in summaries:
       summaries[name]["_wall_s"] = round(wall, 1)
   write_tables(out, preset, summaries, row_walls, statuses, jobs, time.perf_counter() - started)
-  with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
-    json.dump(summaries, f, indent=1, sort_keys=True)
+  fsutil.write_json(os.path.join(out, "results.json"), summaries)
   plot_twins(out, summaries)
   print(f"wrote {out}/tables.md, tables.csv, results.json, text_vs_mm.png")
   if failed:

@@ -5,11 +5,24 @@ from the config's seed. Model and optimizer are built abstractly (`nnx.eval_shap
 shardings computed from the logical axis rules, and the state initialised (or restored)
 straight into those shardings. The train step is one `jax.jit` of a pure function of the
 split NNX state, with the state donated.
+
+What a run folder holds and who writes it:
+
+    config.json                    the config of the first training start, never rewritten
+                                   (`jddc.run_identity`: later starts must match it)
+    results.json                   the final evaluation of `--mode=train`: the best checkpoint on
+                                   `config.eval.split`, with "split" and "best_step"
+    predictions_<split>.jsonl      that evaluation's predictions
+    eval/results_<split>.json      `--mode=eval` (any split, eval options): never the training's files
+    eval/predictions_<split>.jsonl
+    metrics.jsonl, tensorboard/    every logged step once, also after a resume
+
+Every file is written atomically (`jddc.fsutil`): a kill leaves the old file or the new one.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import os
 import time
@@ -23,7 +36,7 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jddc import checkpointing, sharding
+from jddc import checkpointing, faults, fsutil, run_identity, sharding
 from jddc.metric_writer import MetricWriter
 from jddc.models import convert
 from jddc.tasks import get_task
@@ -192,11 +205,24 @@ def log(message: str, *args) -> None:
     print(message % args if args else message, flush=True)
 
 
-def write_json(path: str, obj: Any) -> None:
-  if _is_main():
-    with open(path, "w", encoding="utf-8") as f:
-      json.dump(obj, f, indent=1, ensure_ascii=False, sort_keys=True)
-      f.write("\n")
+RESULTS_FILE = "results.json"
+EVAL_DIR = "eval"
+
+
+def results_path(workdir: str, split: str, mode: str = "train") -> str:
+  """Where a results file goes: `results.json` (training's final evaluation) or `eval/results_<split>.json`."""
+  return os.path.join(workdir, RESULTS_FILE) if mode == "train" else os.path.join(workdir, EVAL_DIR,
+                                                                                  f"results_{split}.json")
+
+
+def write_results(path: str, results: dict) -> None:
+  """`results` as JSON at `path`, atomically (process 0 only)."""
+  if not _is_main():
+    return
+  with fsutil.atomic_file(path, "w", encoding="utf-8") as f:
+    f.write(fsutil.json_text(results))
+    f.flush()
+    faults.point("results.during_write")  # the temporary file is complete, not yet renamed
 
 
 def setup(config: ml_collections.ConfigDict, workdir: str):
@@ -248,18 +274,31 @@ def initial_state(run: RunState, ckpt: checkpointing.Checkpointer, data) -> tupl
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains (resuming if possible), keeps the best checkpoint by the validation metric,
-  evaluates it on `config.eval.split` and writes `<workdir>/results.json`."""
+  evaluates it on `config.eval.split` and writes `<workdir>/results.json`.
+
+  One training at a time per run folder: a second start of the same folder (a single-process
+  run) waits on `<workdir>/run.lock`, then resumes what the first left (a finished run is
+  evaluated again, to the same results).
+  """
+  os.makedirs(workdir, exist_ok=True)
+  single = jax.process_count() == 1  # processes of one multi-process run share the folder by design
+  with fsutil.file_lock(os.path.join(workdir, "run")) if single else contextlib.nullcontext():
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  run_identity.start_training(config, workdir, write=_is_main())
+  if _is_main():
+    for folder in (workdir, os.path.join(workdir, EVAL_DIR)):  # temporary files of a killed writer
+      fsutil.sweep_leftovers(folder)
   if not get_task(config.task).trainable:
-    os.makedirs(workdir, exist_ok=True)
-    write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    return evaluate_untrained(config, workdir, config.eval.split)
+    return evaluate_untrained(config, workdir, config.eval.split, "train")
   task, mesh, run = setup(config, workdir)
-  write_json(os.path.join(workdir, "config.json"), config.to_dict())
   ckpt = _checkpointer(task, config, workdir)
   data = iter(task.train_dataset(jax.process_index(), jax.process_count()))
   start, state = initial_state(run, ckpt, data)
   train_step = make_train_step(task, run)
-  writer = MetricWriter(workdir, enabled=_is_main())
+  writer = MetricWriter(workdir, enabled=_is_main(), resumed_step=start)
   total = config.train.steps
   sums, tokens, t_log, step_log, paused = None, 0, time.perf_counter(), start, 0.0
   t_start = time.perf_counter()
@@ -288,62 +327,84 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         metrics_valid = task.evaluate(model, "valid", None)
         writer.write(step, {f"valid/{k}": v for k, v in metrics_valid.items()})
         log("step %d valid %s", step, {k: round(v, 2) for k, v in metrics_valid.items()})
-        ckpt.save_best(step, nnx.state(model), metrics_valid)
+        if ckpt.save_best(step, nnx.state(model), metrics_valid):
+          faults.point("train.after_best_save")
       if step % config.train.checkpoint_every == 0 or step == total:
         ckpt.save(step, state, data)
       paused += time.perf_counter() - t_pause  # evaluation and checkpoints are not training throughput
   ckpt.wait()
   log("[training] %.1f s", time.perf_counter() - t_start)
-  writer.write(total, {"train/wall_seconds": time.perf_counter() - t_start})
+  if start < total:  # a run resumed after its last step logged its training time already
+    writer.write(total, {"train/wall_seconds": time.perf_counter() - t_start})
   t_eval = time.perf_counter()
-  results = evaluate_best(task, run, ckpt, workdir, config.eval.split)
+  results = evaluate_best(task, run, ckpt, workdir, config.eval.split, "train")
   log("[final evaluation] %.1f s", time.perf_counter() - t_eval)
   ckpt.close()
   writer.close()
   return results
 
 
-def evaluate_best(task, run: RunState, ckpt: checkpointing.Checkpointer, workdir: str, split: str) -> dict:
-  """Evaluates the best checkpoint on `split`; writes predictions and `results.json`."""
+def _results(metrics: dict, split: str, best_step: int, overrides: Optional[dict] = None) -> dict:
+  """Metrics rounded to 2 decimals, with the split evaluated, the checkpoint's step and, for
+  `--mode=eval`, the evaluation options that differ from training (`run_identity.EVAL_KEYS`)."""
+  results = {k: round(float(v), 2) for k, v in metrics.items()}
+  results["split"], results["best_step"] = split, best_step
+  if overrides:
+    results["eval_overrides"] = overrides
+  return results
+
+
+def evaluate_best(task, run: RunState, ckpt: checkpointing.Checkpointer, workdir: str, split: str,
+                  mode: str = "train", overrides: Optional[dict] = None) -> dict:
+  """Evaluates the best checkpoint on `split`; writes predictions and the results file of `mode`
+  (`results_path`)."""
+  out_dir = os.path.dirname(results_path(workdir, split, mode))
   with jax.set_mesh(run.mesh):
     model = run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
-    metrics = task.evaluate(model, split, workdir if _is_main() else None)
-  results = {k: round(float(v), 2) for k, v in metrics.items()}
-  results["best_step"] = ckpt.best_step()
-  write_json(os.path.join(workdir, "results.json"), results)
+    metrics = task.evaluate(model, split, out_dir if _is_main() else None)
+  results = _results(metrics, split, ckpt.best_step(), overrides)
+  write_results(results_path(workdir, split, mode), results)
   return results
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str, split: Optional[str] = None) -> dict:
-  """`--mode=eval`: the best checkpoint of a finished (or interrupted) run on a split."""
-  if not get_task(config.task).trainable:
-    return evaluate_untrained(config, workdir, split or config.eval.split)
+  """`--mode=eval`: the best checkpoint of a finished (or interrupted) run on a split, written to
+  `eval/results_<split>.json` (never over the training's `results.json`)."""
+  split = split or config.eval.split
+  trainable = get_task(config.task).trainable
+  overrides = run_identity.check_for_evaluation(config, workdir, "eval", required=trainable)
+  if not trainable:
+    return evaluate_untrained(config, workdir, split, "eval", overrides)
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:
-    return evaluate_best(task, run, ckpt, workdir, split or config.eval.split)
+    return evaluate_best(task, run, ckpt, workdir, split, "eval", overrides)
   finally:
     ckpt.close()
 
 
-def evaluate_untrained(config: ml_collections.ConfigDict, workdir: str, split: str) -> dict:
-  """A task with nothing to train (`Task.trainable` False): evaluates it on `split`, writes `results.json`."""
+def evaluate_untrained(config: ml_collections.ConfigDict, workdir: str, split: str, mode: str = "train",
+                       overrides: Optional[dict] = None) -> dict:
+  """A task with nothing to train (`Task.trainable` False): evaluates it on `split`, writes the
+  results file of `mode` (`results_path`)."""
   os.makedirs(workdir, exist_ok=True)
   task = get_task(config.task)(config, workdir)
   task.prepare()
   t_eval = time.perf_counter()
-  metrics = task.evaluate(None, split, workdir if _is_main() else None)
+  path = results_path(workdir, split, mode)
+  metrics = task.evaluate(None, split, os.path.dirname(path) if _is_main() else None)
   log("[final evaluation] %.1f s", time.perf_counter() - t_eval)
-  results = {k: round(float(v), 2) for k, v in metrics.items()}
-  results["best_step"] = 0
-  write_json(os.path.join(workdir, "results.json"), results)
+  results = _results(metrics, split, 0, overrides)
+  write_results(path, results)
   return results
 
 
 def load_model(config: ml_collections.ConfigDict, workdir: str):
   """(task, model) of a run's best checkpoint, for predict mode and feature extraction; model None
   for a task with nothing to train."""
-  if not get_task(config.task).trainable:
+  trainable = get_task(config.task).trainable
+  run_identity.check_for_evaluation(config, workdir, "predict", required=trainable)
+  if not trainable:
     task = get_task(config.task)(config, workdir)
     task.prepare()
     return task, None

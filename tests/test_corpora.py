@@ -246,8 +246,8 @@ def test_real_corpus_config_runs_end_to_end(name, cache_dir, tmp_path):
     if config.train.steps:
       config.train.steps, config.train.eval_every, config.train.log_every = 30, 30, 10
   results = train.train_and_evaluate(config, str(tmp_path))
-  numbers = {k: v for k, v in results.items() if k not in ("best_step", "examples", "dialogues", "gold", "pred",
-                                                           "link_correct", "link_rel_correct", "unreachable",
+  numbers = {k: v for k, v in results.items() if k not in ("best_step", "split", "examples", "dialogues", "gold",
+                                                           "pred", "link_correct", "link_rel_correct", "unreachable",
                                                            "budget", "length")}
   assert numbers and all(0.0 <= v <= 100.0 for v in numbers.values()), results
   with open(tmp_path / "results.json") as f:

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 
 import pytest
 
@@ -14,7 +15,7 @@ def _fake_run(out, row, seed, **metrics):
   path = reproduce.run_dir(out, pt.ROW_INDEX[row], seed)
   os.makedirs(path, exist_ok=True)
   with open(os.path.join(path, "results.json"), "w") as f:
-    json.dump(metrics, f)
+    json.dump({"split": "test", "best_step": 10, **metrics}, f)
 
 
 def test_every_row_has_a_table_and_paper_numbers():
@@ -88,3 +89,26 @@ def test_concurrent_runs_prepare_their_data_first(tmp_path):
   timings = json.load(open(os.path.join(out, "timings.json")))
   assert set(timings) == {"summary_lead_prepare", "summary_lexrank_prepare", "summary_lead_seed0", "summary_lexrank_seed0"}
   assert "## Wall time (2 run(s) at a time" in open(os.path.join(out, "tables.md"), encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("content, why", [
+    ('{"bleu": 20.0, "split": "test", "best', "not valid JSON"),  # truncated
+    ('{"bleu": 20.0, "split": "valid", "best_step": 10}', "split 'valid', not 'test'"),  # --mode=eval --split=valid
+    ('{"bleu": 20.0, "best_step": 10}', "split '(not recorded)'"),  # written before results recorded their split
+    ('{"bleu": 20.0, "split": "test"}', "no best_step"),
+])
+def test_only_a_complete_test_split_result_counts_as_done(tmp_path, content, why):
+  out = str(tmp_path)
+  row = pt.ROW_INDEX["response_text"]
+  path = os.path.join(reproduce.run_dir(out, row, 0), "results.json")
+  os.makedirs(os.path.dirname(path))
+  with open(path, "w") as f:
+    f.write(content)
+  assert not reproduce.is_done(reproduce.run_dir(out, row, 0))
+  with pytest.raises(ValueError, match=f"{re.escape(path)}.*{re.escape(why)}"):
+    reproduce.read_results(out, row, (0,))
+  with pytest.raises(ValueError, match=re.escape(why)):
+    reproduce.reproduce(out, "tiny", rows=["response_text"], report_only=True)
+  _fake_run(out, "response_text", 0, bleu=20.0)
+  assert reproduce.is_done(reproduce.run_dir(out, row, 0))
+  assert reproduce.run_row(out, row, 0, "tiny") == ("done before", 0.0)

@@ -18,7 +18,6 @@ or a public corpus's own (`RELATION_SETS`).
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Optional
 
@@ -31,6 +30,7 @@ import optax
 from flax import nnx
 
 from jddc import metrics as metrics_lib
+from jddc import predictions
 from jddc.data import discourse_pipeline as dp
 from jddc.data import pipeline, schema
 from jddc.models import deep_sequential as ds
@@ -157,13 +157,11 @@ class DiscourseTask(base.Task):
     scores["dialogues"] = float(len(examples))
     if out_dir:
       text = pipeline.as_text
-      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
-        for ex, gold, pred in zip(examples, golds, preds):
-          f.write(json.dumps({
-              "session_id": text(ex["session_id"]),
-              "edus": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["edu_texts"], ex["edu_images"])],
-              "speakers": [int(s) for s in ex["edu_speakers"]],
-              "gold": [[p, c, self.relations[r]] for p, c, r in gold],
-              "prediction": [[p, j, self.relations[r]] for j, (p, r) in enumerate(pred, start=1)]},
-              ensure_ascii=False) + "\n")
+      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), ({
+          "session_id": text(ex["session_id"]),
+          "edus": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["edu_texts"], ex["edu_images"])],
+          "speakers": [int(s) for s in ex["edu_speakers"]],
+          "gold": [[p, c, self.relations[r]] for p, c, r in gold],
+          "prediction": [[p, j, self.relations[r]] for j, (p, r) in enumerate(pred, start=1)]}
+          for ex, gold, pred in zip(examples, golds, preds)))
     return scores

@@ -18,6 +18,7 @@ import optax
 from flax import nnx
 
 from jddc import sharding
+from jddc import predictions
 from jddc.data import pipeline, schema
 from jddc.data.synth import facts as facts_lib
 from jddc.data.synth import generate as synth_generate
@@ -158,7 +159,5 @@ class ImageCategoryTask(base.Task):
         if fact_total[k]:
           metrics[f"fact_accuracy/{name}"] = float(100.0 * fact_correct[k] / fact_total[k])
     if out_dir:
-      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
-        for row in rows:
-          f.write(json.dumps(row) + "\n")
+      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), rows)
     return metrics

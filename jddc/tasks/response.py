@@ -7,7 +7,6 @@ BLEU, ROUGE-L and Distinct (`jddc.metrics.response_metrics`), write predictions.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Optional
 
@@ -17,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jddc import decoding, metrics as metrics_lib, predict_inputs, sharding
+from jddc import decoding, metrics as metrics_lib, predict_inputs, predictions, sharding
 from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
@@ -150,10 +149,9 @@ class ResponseTask(base.Task):
     scores = self.score(hyps, refs, examples)
     scores["examples"] = float(len(examples))
     if out_dir:
-      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
-        for ex, hyp, ref in zip(examples, hyps, refs):
-          f.write(json.dumps({**self.prediction_inputs(ex), "reference": ref, "prediction": hyp},
-                             ensure_ascii=False) + "\n")
+      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"),
+                        ({**self.prediction_inputs(ex), "reference": ref, "prediction": hyp}
+                         for ex, hyp, ref in zip(examples, hyps, refs)))
     return scores
 
   def score(self, hyps: list[str], refs: list[str], examples: list[dict]) -> dict[str, float]:

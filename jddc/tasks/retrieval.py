@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from typing import Optional
 
@@ -39,7 +38,7 @@ import numpy as np
 from flax import nnx
 
 from jddc import metrics as metrics_lib
-from jddc import predict_inputs, retrieval
+from jddc import predict_inputs, predictions, retrieval
 from jddc.data import pipeline, tfds_builder
 from jddc.data.errors import DataError
 from jddc.models import transresnet
@@ -260,12 +259,10 @@ class RetrievalTask(base.Task):
     scores["exact_match"] = 100.0 * float(np.mean([h == r for h, r in zip(hyps, refs)])) if examples else 0.0
     scores["examples"] = float(len(examples))
     if out_dir:
-      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
-        for ex, hyp, ref, ids in zip(examples, hyps, refs, cands):
-          f.write(json.dumps({"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
-                              "reference": ref, "prediction": hyp, "gold_in_candidates": ref in
-                              {responses[i] for i in ids}, "candidates": [responses[i] for i in ids[:5]]},
-                             ensure_ascii=False) + "\n")
+      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), (
+          {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]), "reference": ref,
+           "prediction": hyp, "gold_in_candidates": ref in {responses[i] for i in ids},
+           "candidates": [responses[i] for i in ids[:5]]} for ex, hyp, ref, ids in zip(examples, hyps, refs, cands)))
     return scores
 
   def predict(self, model, examples: list[dict]) -> list[dict]:

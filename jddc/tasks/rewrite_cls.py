@@ -17,7 +17,6 @@ constant guess. 'f1_rewritable' (positive class), 'f1_not_rewritable', 'accuracy
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Optional
 
@@ -29,6 +28,7 @@ import optax
 from flax import nnx
 
 from jddc import metrics as metrics_lib
+from jddc import predictions
 from jddc.data import pipeline
 from jddc.data.errors import DataError
 from jddc.data.tokenizers import Tokenizer
@@ -158,8 +158,7 @@ class RewriteClsTask(base.Task):
               "majority_f1_rewritable": metrics_lib.f1_binary([1] * len(labels), labels, 1),
               "examples": float(len(examples))}
     if out_dir:
-      with open(os.path.join(out_dir, f"predictions_{split}.jsonl"), "w", encoding="utf-8") as f:
-        for ex, pred in zip(examples, preds):
-          f.write(json.dumps({"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
-                              "label": int(ex["can_rewrite"]), "prediction": int(pred)}, ensure_ascii=False) + "\n")
+      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), (
+          {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
+           "label": int(ex["can_rewrite"]), "prediction": int(pred)} for ex, pred in zip(examples, preds)))
     return scores

@@ -16,7 +16,6 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Optional
 
@@ -26,7 +25,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import extractive, metrics as metrics_lib, predict_inputs
+from jddc import extractive, metrics as metrics_lib, predict_inputs, predictions
 from jddc.data import pipeline
 from jddc.models import pointer_generator as pgn
 from jddc.tasks import base
@@ -35,13 +34,11 @@ text = pipeline.as_text
 
 
 def write_predictions(path: str, examples: list[dict], hyps: list[str], refs: list[str]) -> None:
-  with open(path, "w", encoding="utf-8") as f:
-    for ex, hyp, ref in zip(examples, hyps, refs):
-      f.write(json.dumps({
-          "session_id": text(ex["session_id"]),
-          "dialogue": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["texts"], ex["images"])],
-          "speakers": [int(s) for s in ex["speakers"]], "reference": ref, "prediction": hyp},
-          ensure_ascii=False) + "\n")
+  predictions.write(path, ({
+      "session_id": text(ex["session_id"]),
+      "dialogue": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["texts"], ex["images"])],
+      "speakers": [int(s) for s in ex["speakers"]], "reference": ref, "prediction": hyp}
+      for ex, hyp, ref in zip(examples, hyps, refs)))
 
 
 def score(examples: list[dict], hyps: list[str], split: str, out_dir: Optional[str]) -> dict[str, float]:
