@@ -17,10 +17,10 @@ import pytest
 from jddc import configuration
 
 REPO = configuration.REPO_ROOT
-# Evaluations (and best saves) at 15 and 30, latest checkpoints at 10, 20, 30: a kill after
-# the best save at 15 resumes from 10 and re-reaches 15.
-RUN_FLAGS = ("--config=configs/response_text.py:tiny", "--config.model.dropout=0.1", "--config.train.steps=30",
-             "--config.train.eval_every=15", "--config.train.checkpoint_every=10")
+# Evaluations (and best saves) at 20 and 40, latest checkpoints at 10, 20, 30, 40: a kill after
+# the best save at 20, before the latest save of the same step, resumes from 10 and re-reaches 20.
+RUN_FLAGS = ("--config=configs/response_text.py:tiny", "--config.model.dropout=0.1", "--config.train.steps=40",
+             "--config.train.eval_every=20", "--config.train.checkpoint_every=10")
 TIMING_KEYS = ("train/steps_per_second", "train/tokens_per_second", "train/wall_seconds")
 
 
@@ -68,7 +68,7 @@ def straight(env):
 
 def _killed_at_best_save(workdir):
   steps = lambda d: sorted(int(p) for p in os.listdir(os.path.join(workdir, d)) if p.isdigit())  # noqa: E731
-  assert steps("best") == [15] and steps("checkpoints") == [10], "a best save at 15, the latest at 10"
+  assert steps("best") == [20] and steps("checkpoints") == [10], "a best save at 20, the latest at 10"
 
 
 def _killed_during_save(workdir):
@@ -201,6 +201,6 @@ def test_two_starts_of_one_run_folder_at_once(env, straight):
                             text=True) for _ in range(2)]
   outputs = [p.communicate(timeout=600)[0] for p in procs]
   assert [p.returncode for p in procs] == [0, 0], outputs
-  assert sum("resumed from step 30" in out for out in outputs) == 1, outputs
+  assert sum("resumed from step 40" in out for out in outputs) == 1, outputs
   assert _read(os.path.join(workdir, "results.json")) == _read(os.path.join(straight, "results.json"))
   assert _metrics(workdir) == _metrics(straight)
