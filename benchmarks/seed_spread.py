@@ -3,11 +3,13 @@
     python benchmarks/seed_spread.py --configs=response_text,response_mm --seeds=0,1,2 [--size=small]
 
 Each run is `python -m jddc.main --config=configs/<name>.py:<size> --config.seed=<k>` in
-`runs/<name>_<size>_seed<k>` (finished runs are reused: their results.json is read).
+`runs/<name>_<size>_seed<k>` (with `--overrides`, `..._seed<k>-<hash of the overrides>`, so
+runs of other overrides are never read as these). Finished runs are reused: a complete
+test-split results.json is read; the run folder's own identity check (`jddc.run_identity`)
+refuses a folder trained with another config.
 Prints a table per metric and the wall time of each run.
 """
 
-import json
 import os
 import statistics
 import subprocess
@@ -15,6 +17,8 @@ import sys
 import time
 
 from absl import app, flags
+
+from jddc import fsutil
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("configs", ["response_text", "response_mm"], "Config names under configs/.")
@@ -25,17 +29,18 @@ flags.DEFINE_list("overrides", [], "Extra --config.KEY=VALUE overrides for every
 
 
 def run(name: str, seed: str) -> tuple[dict, float]:
-  workdir = os.path.join("runs", f"{name}_{FLAGS.size}_seed{seed}")
+  suffix = f"-{fsutil.content_key(sorted(FLAGS.overrides), length=8)}" if FLAGS.overrides else ""
+  workdir = os.path.join("runs", f"{name}_{FLAGS.size}_seed{seed}{suffix}")
   results = os.path.join(workdir, "results.json")
   if os.path.isfile(results):
-    with open(results) as f:
-      return json.load(f), 0.0
+    done = fsutil.read_json(results)
+    if done.get("split") == "test":
+      return done, 0.0
   start = time.perf_counter()
   cmd = [sys.executable, "-m", "jddc.main", f"--config=configs/{name}.py:{FLAGS.size}", f"--config.seed={seed}",
          f"--workdir={workdir}"] + [f"--config.{o}" for o in FLAGS.overrides]
   subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-  with open(results) as f:
-    return json.load(f), time.perf_counter() - start
+  return fsutil.read_json(results), time.perf_counter() - start
 
 
 def main(argv):
