@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -123,18 +123,23 @@ def shard_dir(release_dir: str, data_dir: str, on_error: str = "raise") -> str:
   return os.path.join(data_dir, f"{name}-{shard_key(release_dir, on_error)}")
 
 
-def prepare_locked(builder: tfds.core.DatasetBuilder, lock_path: str, manual_dir: str) -> None:
-  """`builder.download_and_prepare`, by one process at a time: a concurrent first run waits,
-  then finds the shards complete. Leftovers of a killed build (TFDS's `incomplete.*`) are removed."""
+def prepare_locked(make_builder: Callable[[], tfds.core.DatasetBuilder], lock_path: str,
+                   manual_dir: str) -> tfds.core.DatasetBuilder:
+  """`make_builder()` with its data prepared, by one process at a time: a concurrent first run
+  waits, then finds the shards complete. Leftovers of a killed build (TFDS's `incomplete.*`)
+  are removed. The builder is made after the wait: one made before reads no splits."""
+  builder = make_builder()
   if os.path.isfile(os.path.join(builder.data_dir, "dataset_info.json")):
-    return
+    return builder
   with fsutil.file_lock(lock_path):
+    builder = make_builder()
     parent = os.path.dirname(os.path.normpath(builder.data_dir))
     if os.path.isdir(parent):
       for entry in os.listdir(parent):
         if entry.startswith(tfds.core.constants.INCOMPLETE_PREFIX):
           shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  return builder
 
 
 def build(release_dir: str, kind: str, data_dir: Optional[str] = None, on_error: str = "raise") -> JddcExamples:
@@ -142,9 +147,9 @@ def build(release_dir: str, kind: str, data_dir: Optional[str] = None, on_error:
   if kind not in FEATURES:
     raise ValueError(f"unknown example type {kind!r}; expected one of {examples_lib.EXAMPLE_TYPES}")
   data_dir = shard_dir(release_dir, data_dir or os.path.join(release_dir, "..", "tfds"), on_error)
-  builder = JddcExamples(config=kind, data_dir=data_dir, file_format="array_record", on_error=on_error)
-  prepare_locked(builder, os.path.join(data_dir, kind), os.path.abspath(release_dir))
-  return builder
+  return prepare_locked(
+      lambda: JddcExamples(config=kind, data_dir=data_dir, file_format="array_record", on_error=on_error),
+      os.path.join(data_dir, kind), os.path.abspath(release_dir))
 
 
 def data_sources(release_dir: str, kind: str, data_dir: Optional[str] = None, on_error: str = "raise") -> dict:

@@ -79,10 +79,10 @@ def build(corpus: str, root: str, kind: str, data_dir: Optional[str] = None,
   """Builds (once) and returns the TFDS builder of `kind` examples of corpus folder `root`."""
   get_reader(corpus).check_kind(kind)
   data_dir = shard_dir(corpus, root, data_dir or os.path.join("data_cache", "tfds"), on_error)
-  builder = CorpusExamples(corpus=corpus, config=kind, data_dir=data_dir, file_format="array_record",
-                           on_error=on_error)
-  tfds_builder.prepare_locked(builder, os.path.join(data_dir, kind), os.path.abspath(root))
-  return builder
+  return tfds_builder.prepare_locked(
+      lambda: CorpusExamples(corpus=corpus, config=kind, data_dir=data_dir, file_format="array_record",
+                             on_error=on_error),
+      os.path.join(data_dir, kind), os.path.abspath(root))
 
 
 def data_sources(corpus: str, root: str, kind: str, data_dir: Optional[str] = None, on_error: str = "raise") -> dict:
