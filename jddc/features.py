@@ -127,6 +127,10 @@ def ensure_extractor(config: ml_collections.ConfigDict) -> str:
   if config.features.checkpoint:
     if not os.path.isdir(os.path.join(workdir, "best")):
       raise FileNotFoundError(f"config.features.checkpoint: no best checkpoint under {workdir}/best")
+    if not any(os.path.isfile(os.path.join(workdir, n)) for n in (COMPLETE_FILE, "results.json")):
+      raise FileNotFoundError(f"config.features.checkpoint: {workdir} has no results.json: its training has not "
+                              "finished (finish it, or point at a finished run), so its features would be a "
+                              "half-trained extractor's")
     return workdir
   marker = os.path.join(workdir, COMPLETE_FILE)
   if os.path.isfile(marker):

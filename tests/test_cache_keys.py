@@ -166,3 +166,15 @@ def test_synth_cli_refuses_to_delete_a_folder_it_did_not_write(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
   assert (corpus / generate.INFO_FILE).is_file()
   assert not [p for p in os.listdir(tmp_path) if fsutil.TMP_MARK in p]
+
+
+def test_a_given_extractor_run_is_used_only_when_its_training_finished(release_copy, tmp_path):
+  extractor = _fake_extractor(str(tmp_path / "extractor"))
+  config = _config("response_mm", release_copy, str(tmp_path / "cache"))
+  with config.unlocked():
+    config.features.checkpoint = extractor
+  with pytest.raises(FileNotFoundError, match="has not finished"):
+    features.ensure_extractor(config)
+  with open(os.path.join(extractor, "results.json"), "w") as f:
+    f.write('{"accuracy": 50.0, "best_step": 30}\n')
+  assert features.ensure_extractor(config) == extractor
