@@ -140,14 +140,16 @@ def atomic_dir(path: str, replace: bool = False) -> Iterator[str]:
   _fsync_dir(parent)
 
 
-def sweep_leftovers(folder: str) -> int:
-  """Deletes `*.tmp-*` leftovers of killed writers in `folder` (call under the folder's lock)."""
+def sweep_leftovers(folder: str, name: str = "") -> int:
+  """Deletes `*.tmp-*` leftovers of killed writers in `folder` (call under the folder's lock);
+  with `name`, only the leftovers of writers of `folder/name` (call under that entry's lock)."""
   removed = 0
   if not os.path.isdir(folder):
     return 0
-  for name in os.listdir(folder):
-    if TMP_MARK in name and name.startswith("."):
-      full = os.path.join(folder, name)
+  prefix = f".{name}{TMP_MARK}" if name else "."
+  for entry in os.listdir(folder):
+    if TMP_MARK in entry and entry.startswith(prefix):
+      full = os.path.join(folder, entry)
       if os.path.isdir(full) and not os.path.islink(full):
         shutil.rmtree(full, ignore_errors=True)
       else:

@@ -201,8 +201,7 @@ def test_shards_of_real_corpora(name, cache_dir):
   got_key = (record["session_id"].decode(), int(record["index"]) if "index" in record else None)
   text_field = {"summary": "summary", "rewrite": "rewrite", "response": "response"}[KIND[name]]
   assert record[text_field].decode() == wanted[got_key][text_field]
-  assert builder.shard_dir(name, shared_path(name), data_dir).endswith(corpora.READERS[name].fingerprint(
-      shared_path(name)))
+  assert corpora.READERS[name].fingerprint(shared_path(name)) in builder.shard_dir(name, shared_path(name), data_dir)
 
 
 def test_data_option_reads_a_corpus_and_trains_its_tokenizer(cache_dir, tmp_path):

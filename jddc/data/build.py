@@ -40,7 +40,7 @@ def build_corpus() -> None:
     raise app.UsageError(f"--corpus={FLAGS.corpus} needs --corpus_path=FOLDER")
   data_dir = os.path.join(FLAGS.out, "tfds")
   print(f"Examples per split (array_record shards under "
-        f"{builder.shard_dir(FLAGS.corpus, FLAGS.corpus_path, data_dir)})")
+        f"{builder.shard_dir(FLAGS.corpus, FLAGS.corpus_path, data_dir, FLAGS.on_error)})")
   for kind in corpora.get_reader(FLAGS.corpus).kinds:
     start = time.perf_counter()
     sources = builder.data_sources(FLAGS.corpus, FLAGS.corpus_path, kind, data_dir, FLAGS.on_error)
@@ -71,7 +71,7 @@ def main(argv):
   timings["statistics"] = time.perf_counter() - t
   print(report)
   print("\nExamples per split (array_record shards under "
-        f"{tfds_builder.shard_dir(release_dir, os.path.join(FLAGS.out, 'tfds'))})")
+        f"{tfds_builder.shard_dir(release_dir, os.path.join(FLAGS.out, 'tfds'), FLAGS.on_error)})")
   for kind, c in counts.items():
     print(f"  {kind:<16}" + "  ".join(f"{split} {n:>7,}" for split, n in c.items()))
   print("\nStages")

@@ -2,8 +2,12 @@
 
 No TensorFlow: shards are written by `download_and_prepare` and read with
 `builder.as_data_source()` (random access, what Grain reads). The release folder is the
-builder's manual directory; shards go under `<data_dir>/<release name>-<fingerprint>/`, so
-a changed release gets fresh shards instead of stale ones. Shards store image *names*; the
+builder's manual directory; shards go under `<data_dir>/<release name>-<shard_key>/`, a key
+of everything the shards' content depends on (`shard_key`: the release's data files, the code
+that reads them and makes examples, `on_error`, and under `on_error="skip"` the image bytes,
+since a bad image drops its message), so a change gets fresh shards instead of stale ones.
+One process builds a shard folder at a time (`fsutil.file_lock`); TFDS writes a version into
+an `.incomplete` folder and renames it when complete. Shards store image *names*; the
 pipelines read the pixels from the release's image folder.
 """
 
@@ -11,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Optional
+import shutil
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jddc import faults, fsutil
 from jddc.data import examples as examples_lib
 from jddc.data import release as release_lib
 from jddc.data import schema
@@ -67,9 +73,11 @@ class JddcExamples(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, release: schema.Release, split: str):
     key_field = "index" if self.builder_config.name in ("response", "rewrite", "image_category") else None
-    for example in examples_lib.BUILDERS[self.builder_config.name](release, split):
+    for n, example in enumerate(examples_lib.BUILDERS[self.builder_config.name](release, split)):
       key = example["session_id"] + (f"/{example[key_field]}" if key_field else "")
       yield key, example
+      if n == 1:
+        faults.point("shards.during_build")
 
 
 def release_fingerprint(root: str) -> str:
@@ -87,20 +95,62 @@ def release_fingerprint(root: str) -> str:
   return digest.hexdigest()[:12]
 
 
-def shard_dir(release_dir: str, data_dir: str) -> str:
+#: the modules whose code makes a release's shards (a change to any of them rebuilds them)
+SHARD_CODE = ("jddc.data.release", "jddc.data.examples", "jddc.data.schema", "jddc.data.errors",
+              "jddc.data.tfds_builder")
+
+
+def image_digest(root: str, names: Optional[list[str]] = None) -> str:
+  """A short hash of the names and bytes of the release's images (`names`, or every file of
+  `images/`, sorted); an image replaced under the same name changes it."""
+  image_dir = os.path.join(root, "images")
+  if names is None:
+    names = sorted(os.listdir(image_dir)) if os.path.isdir(image_dir) else []
+  paths = [os.path.join(image_dir, n) for n in names]
+  return fsutil.file_digest([p for p in paths if os.path.isfile(p)], root=image_dir) if paths else "no-images"
+
+
+def shard_key(release_dir: str, on_error: str = "raise") -> str:
+  """What a release's shards depend on: data files, example-making code, `on_error` (and the
+  images under "skip": under "raise" a bad image fails the build, so no shard depends on them)."""
+  parts = [release_fingerprint(release_dir), fsutil.code_fingerprint(*SHARD_CODE), on_error]
+  if on_error != "raise":
+    parts.append(image_digest(release_dir))
+  return fsutil.content_key(*parts, length=12)
+
+
+def shard_dir(release_dir: str, data_dir: str, on_error: str = "raise") -> str:
   name = os.path.basename(os.path.normpath(release_dir)) or "release"
-  return os.path.join(data_dir, f"{name}-{release_fingerprint(release_dir)}")
+  return os.path.join(data_dir, f"{name}-{shard_key(release_dir, on_error)}")
+
+
+def prepare_locked(make_builder: Callable[[], tfds.core.DatasetBuilder], lock_path: str,
+                   manual_dir: str) -> tfds.core.DatasetBuilder:
+  """`make_builder()` with its data prepared, by one process at a time: a concurrent first run
+  waits, then finds the shards complete. Leftovers of a killed build (TFDS's `incomplete.*`)
+  are removed. The builder is made after the wait: one made before reads no splits."""
+  builder = make_builder()
+  if os.path.isfile(os.path.join(builder.data_dir, "dataset_info.json")):
+    return builder
+  with fsutil.file_lock(lock_path):
+    builder = make_builder()
+    parent = os.path.dirname(os.path.normpath(builder.data_dir))
+    if os.path.isdir(parent):
+      for entry in os.listdir(parent):
+        if entry.startswith(tfds.core.constants.INCOMPLETE_PREFIX):
+          shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  return builder
 
 
 def build(release_dir: str, kind: str, data_dir: Optional[str] = None, on_error: str = "raise") -> JddcExamples:
   """Builds (once) and returns the TFDS builder of `kind` examples for a release."""
   if kind not in FEATURES:
     raise ValueError(f"unknown example type {kind!r}; expected one of {examples_lib.EXAMPLE_TYPES}")
-  data_dir = shard_dir(release_dir, data_dir or os.path.join(release_dir, "..", "tfds"))
-  builder = JddcExamples(config=kind, data_dir=data_dir, file_format="array_record", on_error=on_error)
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=os.path.abspath(release_dir)))
-  return builder
+  data_dir = shard_dir(release_dir, data_dir or os.path.join(release_dir, "..", "tfds"), on_error)
+  return prepare_locked(
+      lambda: JddcExamples(config=kind, data_dir=data_dir, file_format="array_record", on_error=on_error),
+      os.path.join(data_dir, kind), os.path.abspath(release_dir))
 
 
 def data_sources(release_dir: str, kind: str, data_dir: Optional[str] = None, on_error: str = "raise") -> dict:

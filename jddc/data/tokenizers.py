@@ -29,6 +29,8 @@ from typing import Iterable, Optional, Sequence
 
 import sentencepiece as spm
 
+from jddc import fsutil
+
 IMAGE_TOKEN = "[IMG]"
 CUSTOMER_TOKEN = "[USER]"
 AGENT_TOKEN = "[AGENT]"
@@ -155,10 +157,8 @@ class SentencePieceTokenizer(Tokenizer):
     return self._sp.piece_to_id(piece)
 
   def save(self, directory: str | os.PathLike) -> str:
-    os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, SP_MODEL_FILE)
-    with open(path, "wb") as f:
-      f.write(self._proto)
+    fsutil.atomic_write_bytes(path, self._proto)
     return path
 
   def __getstate__(self):
@@ -451,12 +451,9 @@ class BertVocabTokenizer(Tokenizer):
     return self._special.get(piece, self._vocab.get(piece, self.unk_id))
 
   def save(self, directory: str | os.PathLike) -> str:
-    os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, BERT_VOCAB_FILE)
-    with open(path, "w", encoding="utf-8") as f:
-      f.write("".join(p + "\n" for p in self._pieces))
-    with open(os.path.join(directory, BERT_OPTIONS_FILE), "w", encoding="utf-8") as f:
-      json.dump({"lowercase": self.lowercase}, f)
+    fsutil.atomic_write_text(path, "".join(p + "\n" for p in self._pieces))
+    fsutil.atomic_write_text(os.path.join(directory, BERT_OPTIONS_FILE), json.dumps({"lowercase": self.lowercase}))
     return path
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import optim
+from jddc import faults, fsutil, optim
 from jddc.data import corpora
 from jddc.data import release as release_lib
 from jddc.data import tfds_builder, tokenizers
@@ -29,6 +29,11 @@ from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
 
 Metrics = dict[str, tuple[jax.Array, jax.Array]]  # name -> (sum, count), summed over the batch
+
+RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: the tokenizer the run trained with, written once
+#: the modules whose code chooses a cached tokenizer's training texts and trains it
+TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.release", "jddc.data.examples",
+                  "jddc.data.corpora.common")
 
 
 @contextlib.contextmanager
@@ -106,7 +111,7 @@ class Task(abc.ABC):
     with stage("tfds shards"):
       self.sources = data_sources(self.config, kind)
     with stage("tokenizer"):
-      self.tokenizer = tokenizer(self.config)
+      self.tokenizer = run_tokenizer(self.config, self.workdir)
     self.feature_table = None
     if image_features:
       from jddc import features  # imports this module
@@ -181,31 +186,77 @@ def data_sources(config: ml_collections.ConfigDict, kind: str) -> dict[str, Any]
                                    config.data.on_error)
 
 
+def source_fingerprint(config: ml_collections.ConfigDict) -> str:
+  """A hash of the text the config reads: the release's data files, or the public corpus's
+  files and reader code (`Reader.fingerprint`). Images are not in it (`tfds_builder.image_digest`)."""
+  root = release_dir(config)
+  if is_release(config):
+    return tfds_builder.release_fingerprint(root)
+  return corpora.get_reader(config.data.corpus).fingerprint(root)
+
+
+def tokenizer_key(config: ml_collections.ConfigDict) -> str:
+  """What a trained tokenizer depends on: its texts' source (`source_fingerprint`), `on_error`,
+  the vocabulary size and the code that picks the texts and trains it."""
+  return fsutil.content_key(source_fingerprint(config), config.data.corpus, config.data.on_error,
+                            config.data.vocab_size,
+                            fsutil.code_fingerprint(*TOKENIZER_CODE), length=12)
+
+
 def tokenizer(config: ml_collections.ConfigDict) -> tokenizers.Tokenizer:
   """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached) or a path.
 
-  A public corpus trains on its reader's `training_texts` (`jddc.data.corpora.Reader`).
+  A public corpus trains on its reader's `training_texts` (`jddc.data.corpora.Reader`). The
+  cache entry `<cache_dir>/tokenizers/<name>-<tokenizer_key>-sp<vocab>` is written by one
+  process at a time and appears only when complete.
   """
   if config.data.tokenizer != "sentencepiece":
     return tokenizers.load_tokenizer(config.data.tokenizer)
   root = release_dir(config)
-  if is_release(config):
-    name = f"{os.path.basename(os.path.normpath(root))}-{tfds_builder.release_fingerprint(root)}"
-  else:
-    name = os.path.basename(corpus_builder.shard_dir(config.data.corpus, root, ""))
-  out = os.path.join(config.data.cache_dir, "tokenizers", f"{name}-sp{config.data.vocab_size}")
+  name = os.path.basename(os.path.normpath(root))
+  name = name if is_release(config) else f"{config.data.corpus}-{name}"
+  folder = os.path.join(config.data.cache_dir, "tokenizers")
+  entry = f"{name}-{tokenizer_key(config)}-sp{config.data.vocab_size}"
+  out = os.path.join(folder, entry)
   if os.path.isfile(os.path.join(out, tokenizers.SP_MODEL_FILE)):
     return tokenizers.load_tokenizer(out)
+  with fsutil.file_lock(out):
+    if os.path.isfile(os.path.join(out, tokenizers.SP_MODEL_FILE)):
+      return tokenizers.load_tokenizer(out)
+    fsutil.sweep_leftovers(folder, entry)
+    texts = _tokenizer_texts(config, root)
+    with fsutil.atomic_dir(out) as tmp:
+      trained = tokenizers.train_sentencepiece(texts, tmp, vocab_size=config.data.vocab_size)
+      faults.point("tokenizer.during_training")
+  return trained
+
+
+def _tokenizer_texts(config: ml_collections.ConfigDict, root: str) -> list[str]:
+  """The train split's texts a cached tokenizer is trained on."""
   if not is_release(config):
     policy = ErrorPolicy(config.data.on_error)
     texts = list(corpora.get_reader(config.data.corpus).training_texts(root, policy))
     policy.log_report()
-    return tokenizers.train_sentencepiece(texts, out, vocab_size=config.data.vocab_size)
+    return texts
   r = release_lib.read_release(root, on_error=config.data.on_error, check_images=False)
   texts = [m.text for s in r.split("train") for m in s.messages if m.text]
   texts += [a.summary for a in r.summaries if r.sessions[a.session_id].split == "train"]
   texts += [a.rewrite for a in r.rewrites if a.rewrite and r.sessions[a.session_id].split == "train"]
-  return tokenizers.train_sentencepiece(texts, out, vocab_size=config.data.vocab_size)
+  return texts
+
+
+def run_tokenizer(config: ml_collections.ConfigDict, workdir: str) -> tokenizers.Tokenizer:
+  """The tokenizer a run trains and decodes with: its own copy `<workdir>/tokenizer` if there
+  is one (whatever `data_cache/` now holds), else `tokenizer(config)`, then copied there once
+  (atomically, by process 0) so every later train, eval or predict of the run reads the same."""
+  own = os.path.join(workdir, RUN_TOKENIZER) if workdir else ""
+  if own and os.path.isdir(own):
+    return tokenizers.load_tokenizer(own)
+  tok = tokenizer(config)
+  if own and jax.process_index() == 0:
+    with fsutil.atomic_dir(own) as tmp:  # a concurrent writer's identical copy wins
+      tok.save(tmp)
+  return tok
 
 
 def first_examples(source: Any, limit: int) -> list[dict]:

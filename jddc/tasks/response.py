@@ -23,7 +23,7 @@ from jddc.tasks import base
 
 
 
-RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: a copy of the tokenizer the run trained with
+RUN_TOKENIZER = base.RUN_TOKENIZER  # <workdir>/tokenizer: the tokenizer the run trained with (`base.run_tokenizer`)
 
 
 class ResponseTask(base.Task):
@@ -47,8 +47,6 @@ class ResponseTask(base.Task):
   def prepare(self) -> None:
     self.prepare_data(self.example_type, image_features=self.multimodal)
     self.sources = self.select_sources(self.sources)
-    if jax.process_index() == 0:
-      self.tokenizer.save(os.path.join(self.workdir, RUN_TOKENIZER))  # the run decodes on its own
 
   def prepare_inference(self, run_dir: str) -> None:
     """The run's own tokenizer; image features come with the inputs (`jddc.inference`)."""

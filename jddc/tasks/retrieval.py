@@ -39,7 +39,7 @@ from flax import nnx
 
 from jddc import metrics as metrics_lib
 from jddc import predict_inputs, predictions, retrieval
-from jddc.data import pipeline, tfds_builder
+from jddc.data import pipeline
 from jddc.data.errors import DataError
 from jddc.models import transresnet
 from jddc.tasks import base
@@ -185,14 +185,16 @@ class RetrievalTask(base.Task):
     """
     r = self.config.retrieval
     train = self._bank["examples"]
-    data = f"{len(train)}:{tfds_builder.release_fingerprint(self.release)}"
+    data = f"{len(train)}:{self._bank['digest']}"
     text_index = self._index("text", lambda: self._encode_all(lambda b: {"v": embed(b)}, train)["v"],
                              f"{weights}:{data}:{self.config.data.max_len}")
     lists = [[ids] for ids in text_index.search(encoded["q"], r.text_candidates)[0]]
     if self.multimodal and r.image_candidates:
       image_rows = np.flatnonzero(self._bank["has_image"])
       if len(image_rows):
-        image_index = self._index("image", lambda: self._bank["image_features"][image_rows], f"image:{data}")
+        image_vectors = np.ascontiguousarray(self._bank["image_features"][image_rows])
+        image_digest = hashlib.sha256(image_vectors.tobytes()).hexdigest()[:16]  # the features, not their names
+        image_index = self._index("image", lambda: image_vectors, f"image:{data}:{image_digest}")
         found = image_index.search(encoded["f"], r.image_candidates)[0]
         for row, (ids, has_image) in enumerate(zip(found, encoded["h"])):
           if has_image:
@@ -216,7 +218,11 @@ class RetrievalTask(base.Task):
     texts = [pipeline.as_text(e["response"]) for e in examples]
     unique = sorted(set(texts))
     position = {t: i for i, t in enumerate(unique)}
-    bank = {"examples": examples, "responses": unique, "response_ids": np.asarray([position[t] for t in texts])}
+    digest = hashlib.sha256()  # what the indexes' vectors are computed from, besides the weights
+    for e in examples:
+      digest.update(repr(sorted(e.items())).encode())
+    bank = {"examples": examples, "responses": unique, "response_ids": np.asarray([position[t] for t in texts]),
+            "digest": digest.hexdigest()[:16]}
     if self.multimodal:
       f = self._encode_all(lambda b: {"f": b["image_features"], "h": b["has_image"]}, examples)
       bank["image_features"], bank["has_image"] = f["f"], f["h"].astype(bool)

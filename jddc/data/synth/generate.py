@@ -12,12 +12,12 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 from typing import Optional
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
+from jddc import faults, fsutil
 from jddc.data import release, schema
 from jddc.data.synth import catalogue as catalogue_lib
 from jddc.data.synth import images, scenarios
@@ -145,12 +145,43 @@ def _generate_range(args) -> list[GeneratedSession]:
   return [generate_session(seed, i, splits[i], catalogue) for i in indices]
 
 
+def check_replaceable(out_dir: str) -> None:
+  """Refuses to replace `out_dir` unless it is missing, an empty folder, or a corpus this generator wrote."""
+  if not os.path.lexists(out_dir):
+    return
+  if os.path.islink(out_dir) or not os.path.isdir(out_dir):
+    raise FileExistsError(f"{out_dir} exists and is not a folder; not replacing it with a corpus")
+  if not os.listdir(out_dir):
+    return
+  info_path = os.path.join(out_dir, INFO_FILE)
+  info = None
+  if os.path.isfile(info_path):
+    try:
+      info = fsutil.read_json(info_path)
+    except ValueError:
+      info = None
+  if not isinstance(info, dict) or info.get("generator") != "jddc.data.synth":
+    raise FileExistsError(f"{out_dir} holds files but no {INFO_FILE} of jddc.data.synth: not a corpus this "
+                          "generator wrote, so it is not deleted; pass an empty or new folder")
+
+
 def generate(out_dir: str, num_sessions: int, seed: int = 0, workers: int = 0, overwrite: bool = True) -> dict:
-  """Writes a release folder with `num_sessions` sessions; returns the corpus info."""
-  if os.path.exists(out_dir):
-    if not overwrite:
-      raise FileExistsError(out_dir)
-    shutil.rmtree(out_dir)
+  """Writes a release folder with `num_sessions` sessions; returns the corpus info.
+
+  The corpus is written into a temporary folder beside `out_dir` and renamed when complete,
+  so `out_dir` holds the old corpus or the new one, never half of one. An existing `out_dir`
+  is replaced only if it is empty or a corpus this generator wrote (`check_replaceable`).
+  """
+  if os.path.lexists(out_dir) and not overwrite:
+    raise FileExistsError(out_dir)
+  check_replaceable(out_dir)
+  with fsutil.atomic_dir(out_dir, replace=True) as tmp:
+    info = _write_corpus(tmp, num_sessions, seed, workers)
+  return info
+
+
+def _write_corpus(out_dir: str, num_sessions: int, seed: int, workers: int) -> dict:
+  """Writes the corpus into the (empty) folder `out_dir`; returns the corpus info."""
   os.makedirs(os.path.join(out_dir, "images"))
   splits = assign_splits(num_sessions, seed)
   annotated = annotated_subset(num_sessions, seed)
@@ -167,6 +198,7 @@ def generate(out_dir: str, num_sessions: int, seed: int = 0, workers: int = 0, o
     for name, data in g.image_bytes.items():
       with open(os.path.join(out_dir, "images", name), "wb") as f:
         f.write(data)
+  faults.point("corpus.during_generation")
   for split in schema.SPLITS:
     release.write_dialogues(os.path.join(out_dir, "dialogues", f"{split}.tsv"),
                             [g.session for g in results if g.session.split == split])
@@ -205,10 +237,18 @@ def ensure_corpus(out: str, size: str, seed: int) -> tuple[str, bool]:
   path = os.path.join(out, f"jddc_{size}_seed{seed}")
   info_path = os.path.join(path, INFO_FILE)
   expected = {"version": GENERATOR_VERSION, "code": generator_fingerprint(), "seed": seed, "sessions": SIZES[size]}
-  if os.path.isfile(info_path):
-    with open(info_path, encoding="utf-8") as f:
-      info = json.load(f)
-    if all(info.get(k) == v for k, v in expected.items()):
+
+  def complete() -> bool:
+    if not os.path.isfile(info_path):
+      return False
+    info = fsutil.read_json(info_path)
+    return all(info.get(k) == v for k, v in expected.items())
+
+  if complete():
+    return path, False
+  with fsutil.file_lock(path):  # a concurrent first run waits here, then finds the corpus complete
+    if complete():
       return path, False
-  generate(path, SIZES[size], seed)
+    fsutil.sweep_leftovers(out, os.path.basename(path))
+    generate(path, SIZES[size], seed)
   return path, True
