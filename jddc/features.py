@@ -36,9 +36,9 @@ from jddc.tasks import base
 COMPLETE_FILE = "extractor_complete.json"  # <extractor workdir>/: written once its training finished
 #: the code a default extractor's weights depend on (a change retrains it)
 EXTRACTOR_CODE = ("jddc.tasks.image_category", "jddc.models.resnet", "jddc.models.layers", "jddc.data.pipeline",
-                  "jddc.train", "jddc.optim", "jddc.data.synth.facts")
+                  "jddc.data.images", "jddc.train", "jddc.optim", "jddc.data.synth.facts")
 #: the code a feature table depends on, given the extractor (a change re-extracts)
-EXTRACT_CODE = ("jddc.features", "jddc.data.pipeline", "jddc.data.release", "jddc.models.resnet",
+EXTRACT_CODE = ("jddc.features", "jddc.data.pipeline", "jddc.data.images", "jddc.data.release", "jddc.models.resnet",
                 "jddc.models.layers", "jddc.tasks.image_category")
 
 

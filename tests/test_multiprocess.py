@@ -81,6 +81,12 @@ def test_two_processes_train_like_one_and_hand_over(data_cache, tmp_path):
   assert "Results" not in outputs[1]
   assert {"process_0-of-2.json", "process_1-of-2.json"} <= set(os.listdir(two / "checkpoints" / "4" / "data"))
   shutil.copytree(two, resumed)
+  # A run folder holds one config (`jddc.run_identity`): with a constant schedule a 4-step run
+  # is the prefix of the 6-step one, so the copy is recorded as the 6-step run it continues.
+  from jddc import fsutil
+  recorded = fsutil.read_json(resumed / "config.json")
+  recorded["train"]["steps"] = 6
+  fsutil.write_json(resumed / "config.json", recorded)
 
   _run(one, data_cache, 6)
   resumed_output = _run(resumed, data_cache, 6)

@@ -96,7 +96,7 @@ def release_fingerprint(root: str) -> str:
 
 
 #: the modules whose code makes a release's shards (a change to any of them rebuilds them)
-SHARD_CODE = ("jddc.data.release", "jddc.data.examples", "jddc.data.schema", "jddc.data.errors",
+SHARD_CODE = ("jddc.data.release", "jddc.data.images", "jddc.data.examples", "jddc.data.schema", "jddc.data.errors",
               "jddc.data.tfds_builder")
 
 
