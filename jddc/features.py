@@ -145,9 +145,10 @@ def ensure_extractor(config: ml_collections.ConfigDict) -> str:
   return workdir
 
 
-def release_image_names(root: str, on_error: str = "raise") -> list[str]:
-  """The images the shards can name: checked, so a bad one is skipped (on_error="skip") as there."""
-  r = release_lib.read_release(root, on_error=on_error, check_images=True)
+def release_image_names(root: str, on_error: str = "raise", check_images: bool = True) -> list[str]:
+  """The images the shards can name: checked (decoded in full), so a bad one is skipped
+  (on_error="skip") as there. Unchecked: every image a message names, without decoding."""
+  r = release_lib.read_release(root, on_error=on_error, check_images=check_images)
   return sorted({m.image for s in r.sessions.values() for m in s.messages if m.is_image})
 
 
@@ -171,7 +172,9 @@ def feature_table(config: ml_collections.ConfigDict, batch_size: int = 128) -> t
   from jddc import train
 
   root = base.release_dir(config)
-  names = release_image_names(root, config.data.on_error)
+  # The key needs the images' bytes, not their decoding: which images a check would skip is a
+  # function of those bytes and of the code (in the key); only extraction decodes them.
+  names = release_image_names(root, config.data.on_error, check_images=False)
   if jax.process_count() > 1:
     # Training or running the extractor is a computation over every process's devices,
     # but processes prepare their data one after another (`jddc.train.setup`).
@@ -190,6 +193,7 @@ def feature_table(config: ml_collections.ConfigDict, batch_size: int = 128) -> t
   with fsutil.file_lock(cache):
     if os.path.isfile(cache):
       return _load_table(cache)
+    names = release_image_names(root, config.data.on_error)
     ext = extractor_config(config)
     _, model = train.load_model(ext, workdir)
     extract = nnx.jit(lambda m, x: m.features(x, train=False))

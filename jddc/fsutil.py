@@ -48,20 +48,8 @@ def _fsync_dir(folder: str) -> None:
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
   """Writes `data` to `path` through a temporary file in the same folder and a rename."""
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  tmp = _tmp_name(path)
-  try:
-    with open(tmp, "wb") as f:
-      f.write(data)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
-      os.remove(tmp)
-    raise
-  _fsync_dir(folder)
+  with atomic_file(path, "wb") as f:
+    f.write(data)
 
 
 def atomic_write_text(path: str, text: str) -> None:

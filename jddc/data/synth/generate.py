@@ -223,13 +223,7 @@ def _write_corpus(out_dir: str, num_sessions: int, seed: int, workers: int) -> d
 
 def generator_fingerprint() -> str:
   """A hash of the generator's source: a cached corpus from other code is regenerated."""
-  digest = hashlib.sha256()
-  root = os.path.dirname(os.path.abspath(__file__))
-  for folder, _, files in sorted(os.walk(root)):
-    for name in sorted(f for f in files if f.endswith(".py")):
-      with open(os.path.join(folder, name), "rb") as f:
-        digest.update(name.encode() + f.read())
-  return digest.hexdigest()[:16]
+  return fsutil.code_fingerprint("jddc.data.synth")
 
 
 def ensure_corpus(out: str, size: str, seed: int) -> tuple[str, bool]:
