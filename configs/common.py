@@ -2,7 +2,9 @@
 
 Sizes: `tiny` (tests: seconds), `small` (the default: a CPU run of minutes), `base` (the
 paper's sizes: GPT-2 12 layers x 768, ResNet-18 at 224 px). Nothing else changes between a
-2-core CPU and a TPU pod; the mesh is `config.mesh` (-1: the rest of the devices).
+2-core CPU and a TPU pod; the mesh is `config.mesh` (-1: the rest of the devices), and
+`config.mesh.rules` maps each logical axis of the models' arrays to mesh axes
+(`jddc.sharding`: "axis[,axis...]", "" = replicated).
 """
 
 from __future__ import annotations
@@ -81,7 +83,16 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.eval.metric = ""  # the validation metric that picks the best checkpoint (set per config)
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "model": 1})
+  c.mesh.rules = ml_collections.ConfigDict(dict(DEFAULT_MESH_RULES))
   return c
+
+
+#: the mesh's axes and the models' logical axes (`jddc.sharding.MESH_AXES`, `LOGICAL_AXES`)
+MESH_AXES = ("data", "fsdp", "model")
+LOGICAL_AXES = ("batch", "length", "embed", "vocab", "heads", "kv", "mlp")
+#: logical axis -> mesh axes of `config.mesh.rules` (`jddc.sharding.DEFAULT_RULES`)
+DEFAULT_MESH_RULES = (("batch", "data,fsdp"), ("length", ""), ("embed", "fsdp"), ("vocab", "model"),
+                      ("heads", "model"), ("kv", ""), ("mlp", "model"))
 
 
 def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
@@ -428,8 +439,18 @@ def _image_features(c) -> str | None:
 
 
 def _one_rest_axis(c) -> str | None:
-  if list(c.mesh.values()).count(-1) > 1:
-    return f"mesh: at most one axis may be -1 (the rest of the devices), got {dict(c.mesh)}"
+  sizes = {axis: c.mesh[axis] for axis in MESH_AXES if axis in c.mesh}
+  if list(sizes.values()).count(-1) > 1:
+    return f"mesh: at most one axis may be -1 (the rest of the devices), got {sizes}"
+  return None
+
+
+def _mesh_rules_name_mesh_axes(c) -> str | None:
+  for logical, axes in c.mesh.get("rules", {}).items():
+    unknown = [a for a in str(axes).split(",") if a.strip() and a.strip() not in MESH_AXES]
+    if unknown:
+      return (f"mesh.rules.{logical}: {axes!r} names mesh axes {unknown} that do not exist; the mesh has "
+              f"{list(MESH_AXES)} (comma-separated, \"\" = replicated)")
   return None
 
 
@@ -456,4 +477,4 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: rules between keys: config -> an error message, or None
 RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _heads_divide_width, _batch_splits,
-         _decode_lengths, _image_features, _one_rest_axis, _paths_exist)
+         _decode_lengths, _image_features, _one_rest_axis, _mesh_rules_name_mesh_axes, _paths_exist)

@@ -132,10 +132,11 @@ def main(argv):
   spec = FLAGS.config if ":" in FLAGS.config else FLAGS.config + ":base"
   config = configuration.load_config(spec)
   with config.unlocked():
-    unknown = set(axes) - set(config.mesh.keys())
+    mesh_axes = [k for k in config.mesh.keys() if k != "rules"]
+    unknown = set(axes) - set(mesh_axes)
     if unknown:
-      raise app.UsageError(f"--mesh: unknown axes {sorted(unknown)}; the mesh has {list(config.mesh.keys())}")
-    for name in config.mesh.keys():
+      raise app.UsageError(f"--mesh: unknown axes {sorted(unknown)}; the mesh has {mesh_axes}")
+    for name in mesh_axes:
       config.mesh[name] = axes.get(name, 1)
     if FLAGS.batch_size:
       config.train.batch_size = FLAGS.batch_size

@@ -8,7 +8,7 @@ Logical axes: every parameter of our models names its dimensions with a small se
 logical names (`LOGICAL_AXES`), stored in the variable's `out_sharding` metadata with
 `eager_sharding=False` (see `jddc.models.layers.param`). With that flag Flax treats the
 names as metadata only, so a model builds with no mesh set (tests, CPU users), under
-`nnx.eval_shape`, and outside any `jax.set_mesh`. Shardings are applied by us: `RULES`
+`nnx.eval_shape`, and outside any `jax.set_mesh`. Shardings are applied by us: rules
 map logical names to mesh axes, `state_shardings` turns an (abstract) state into a tree
 of `NamedSharding`s, and `init_sharded` initialises a model straight into them under
 `jax.jit(..., out_shardings=...)`. Plain `nnx.eval_shape` drops shardings (flax issue
@@ -19,10 +19,21 @@ Rule semantics: a logical name maps to a mesh axis, a tuple of mesh axes, or Non
 for an axis already taken loses it), mesh axes of size 1 or missing from the mesh are
 dropped, and, when the shape is known, so are axes that do not divide the dimension.
 A name that is not in the rules is an error (a typo would silently replicate).
+
+Where the rules come from: a run's are `config.mesh.rules` (`rules_from_config`; the
+defaults in `configs/common.py` are `DEFAULT_RULES`), one comma-separated string of mesh
+axes per logical axis ("" = replicated), e.g. `--config.mesh.rules.embed=` to stop fsdp
+splitting the embedding dimension. The engine passes them to `state_shardings` and the
+batch layout, and makes them current (`use_rules`) while it traces the model, so that
+`constrain` inside a model, called without rules, reads them; outside `use_rules` it
+reads `DEFAULT_RULES`. They change placement only, never values (a checkpoint restores
+under any rules), so they are a runtime key of a run folder, with the mesh.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -46,6 +57,58 @@ DEFAULT_RULES: Rules = (
     ("kv", None),
     ("mlp", "model"),
 )
+_CURRENT_RULES: contextvars.ContextVar[Rules] = contextvars.ContextVar("jddc_sharding_rules", default=DEFAULT_RULES)
+
+
+def rules_from_config(mesh_config: Mapping[str, Any]) -> Rules:
+  """`config.mesh` (its `rules`: logical axis -> "axis[,axis...]", "" = replicated) -> `Rules`.
+
+  A `mesh` section without `rules` (a run folder of older code) gives `DEFAULT_RULES`.
+
+  Raises:
+    ValueError: a logical axis is missing or unknown, or names a mesh axis that does not exist.
+  """
+  given = mesh_config.get("rules") if hasattr(mesh_config, "get") else None
+  if given is None:
+    return DEFAULT_RULES
+  given = dict(given)
+  unknown, missing = sorted(set(given) - set(LOGICAL_AXES)), [a for a in LOGICAL_AXES if a not in given]
+  if unknown or missing:
+    raise ValueError(f"config.mesh.rules: unknown logical axes {unknown}, missing {missing}; "
+                     f"expected exactly {list(LOGICAL_AXES)}")
+  rules = []
+  for logical in LOGICAL_AXES:
+    axes = tuple(a.strip() for a in str(given[logical]).split(",") if a.strip())
+    bad = [a for a in axes if a not in MESH_AXES]
+    if bad:
+      raise ValueError(f"config.mesh.rules.{logical}: unknown mesh axes {bad}; the mesh has {list(MESH_AXES)}")
+    rules.append((logical, None if not axes else axes[0] if len(axes) == 1 else axes))
+  return tuple(rules)
+
+
+def mesh_shape(mesh_config: Mapping[str, Any]) -> dict[str, int]:
+  """The axis sizes of `config.mesh` (for `make_mesh`), without its `rules`."""
+  return {k: int(v) for k, v in dict(mesh_config).items() if k != "rules"}
+
+
+@contextlib.contextmanager
+def use_rules(rules: Rules):
+  """Makes `rules` the ones `constrain` reads when called without rules (at trace time)."""
+  token = _CURRENT_RULES.set(tuple(rules))
+  try:
+    yield
+  finally:
+    _CURRENT_RULES.reset(token)
+
+
+def current_rules() -> Rules:
+  """The rules of the innermost `use_rules`, else `DEFAULT_RULES`."""
+  return _CURRENT_RULES.get()
+
+
+def batch_axes(rules: Rules) -> tuple[str, ...]:
+  """The mesh axes the `batch` logical axis splits over."""
+  return _mesh_axes("batch", rules)
 
 
 def make_mesh(axes: Optional[Mapping[str, int]] = None, devices: Optional[Sequence[Any]] = None) -> Mesh:
@@ -105,8 +168,10 @@ def logical_to_spec(names: Sequence[Optional[str]], mesh: Mesh | jax.sharding.Ab
   return PartitionSpec(*spec)
 
 
-def constrain(x: jax.Array, names: Sequence[Optional[str]], rules: Rules = DEFAULT_RULES) -> jax.Array:
+def constrain(x: jax.Array, names: Sequence[Optional[str]], rules: Optional[Rules] = None) -> jax.Array:
   """An activation laid out by logical names on the mesh of `jax.set_mesh`; unchanged without one.
+
+  `rules` None: `current_rules()` (the run's, inside the engine's `use_rules`).
 
   Parameters sharded over `fsdp` on their `embed` dimension would otherwise pull the
   activations' layout their way and GSPMD may replicate the batch (temporaries x5 on a
@@ -115,7 +180,7 @@ def constrain(x: jax.Array, names: Sequence[Optional[str]], rules: Rules = DEFAU
   mesh = jax.sharding.get_abstract_mesh()
   if mesh.empty:
     return x
-  return jax.lax.with_sharding_constraint(x, logical_to_spec(names, mesh, rules, x.shape))
+  return jax.lax.with_sharding_constraint(x, logical_to_spec(names, mesh, rules or current_rules(), x.shape))
 
 
 def fetch(x: jax.Array):

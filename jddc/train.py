@@ -51,12 +51,13 @@ class RunState:
 
   def __init__(self, task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh):
     self.task, self.config, self.mesh = task, config, mesh
+    self.rules = sharding.rules_from_config(config.mesh)
     self.tx = task.optimizer()
     abstract = nnx.eval_shape(self._create)  # logical axis names are metadata only: no mesh needed
     self.graphdef, self.abstract_state = nnx.split(abstract)
-    self.shardings = sharding.state_shardings(self.abstract_state, mesh)
+    self.shardings = sharding.state_shardings(self.abstract_state, mesh, self.rules)
     self.model_graphdef, self.abstract_model_state = nnx.split(abstract[0])
-    self.model_shardings = sharding.state_shardings(self.abstract_model_state, mesh)
+    self.model_shardings = sharding.state_shardings(self.abstract_model_state, mesh, self.rules)
 
   def _create(self):
     seed = self.config.seed
@@ -86,14 +87,16 @@ class RunState:
     return nnx.state((model, optimizer))
 
 
-def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:
-  """Leading (batch) dimension split over the mesh axes of the `batch` logical axis."""
-  return NamedSharding(mesh, P(dict(sharding.DEFAULT_RULES)["batch"]))
+def batch_sharding(mesh: jax.sharding.Mesh, rules: Optional[sharding.Rules] = None) -> NamedSharding:
+  """Leading (batch) dimension split over the mesh axes of the `batch` logical axis (`rules` None:
+  `sharding.current_rules()`, the run's inside the loop)."""
+  return NamedSharding(mesh, P(sharding.batch_axes(rules or sharding.current_rules())))
 
 
-def to_global(batch: dict[str, np.ndarray], mesh: jax.sharding.Mesh) -> dict[str, jax.Array]:
+def to_global(batch: dict[str, np.ndarray], mesh: jax.sharding.Mesh,
+              rules: Optional[sharding.Rules] = None) -> dict[str, jax.Array]:
   """This process's part of a batch -> global arrays split over the batch axes."""
-  s = batch_sharding(mesh)
+  s = batch_sharding(mesh, rules)
   return {k: jax.make_array_from_process_local_data(s, np.asarray(v)) for k, v in batch.items()}
 
 
@@ -103,7 +106,7 @@ def micro_batches(batch: dict[str, jax.Array], accum: int, mesh: jax.sharding.Me
   Interleaving (not contiguous blocks) keeps every device's rows on that device: a device
   holding a contiguous block of B / D rows holds B / (D accum) rows of each micro-batch.
   """
-  spec = P(None, dict(sharding.DEFAULT_RULES)["batch"])
+  spec = P(None, sharding.batch_axes(sharding.current_rules()))
 
   def split(x):
     x = x.reshape(x.shape[0] // accum, accum, *x.shape[1:]).swapaxes(0, 1)
@@ -114,7 +117,7 @@ def micro_batches(batch: dict[str, jax.Array], accum: int, mesh: jax.sharding.Me
 def check_batch(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> None:
   """The global batch splits into `grad_accum` micro-batches that each split over the batch axes."""
   batch, accum = config.train.batch_size, config.train.grad_accum
-  shards = math.prod(mesh.shape[a] for a in dict(sharding.DEFAULT_RULES)["batch"])
+  shards = math.prod(mesh.shape[a] for a in sharding.batch_axes(sharding.rules_from_config(config.mesh)))
   if accum < 1 or batch % accum:
     raise ValueError(f"config.train.batch_size {batch} is not a multiple of config.train.grad_accum {accum}")
   if (batch // accum) % shards:
@@ -188,7 +191,8 @@ def make_train_step(task, run: RunState):
     return nnx.state((model, optimizer)), metrics
 
   return jax.jit(train_step, donate_argnums=0,
-                 in_shardings=(run.shardings, batch_sharding(run.mesh), None), out_shardings=(run.shardings, None))
+                 in_shardings=(run.shardings, batch_sharding(run.mesh, run.rules), None),
+                 out_shardings=(run.shardings, None))
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +231,7 @@ def write_results(path: str, results: dict) -> None:
 
 def setup(config: ml_collections.ConfigDict, workdir: str):
   """(task, mesh, run state) for a config, data prepared."""
-  mesh = sharding.make_mesh(config.mesh.to_dict())
+  mesh = sharding.make_mesh(sharding.mesh_shape(config.mesh))
   task = prepare_data(config, workdir)
   return task, mesh, RunState(task, config, mesh)
 
@@ -302,7 +306,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   total = config.train.steps
   sums, tokens, t_log, step_log, paused = None, 0, time.perf_counter(), start, 0.0
   t_start = time.perf_counter()
-  with jax.set_mesh(mesh):
+  with jax.set_mesh(mesh), sharding.use_rules(run.rules):
     for step in range(start + 1, total + 1):
       batch = next(data)
       tokens += task.count_tokens(batch)
@@ -359,7 +363,7 @@ def evaluate_best(task, run: RunState, ckpt: checkpointing.Checkpointer, workdir
   """Evaluates the best checkpoint on `split`; writes predictions and the results file of `mode`
   (`results_path`)."""
   out_dir = os.path.dirname(results_path(workdir, split, mode))
-  with jax.set_mesh(run.mesh):
+  with jax.set_mesh(run.mesh), sharding.use_rules(run.rules):
     model = run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
     metrics = task.evaluate(model, split, out_dir if _is_main() else None)
   results = _results(metrics, split, ckpt.best_step(), overrides)
@@ -411,7 +415,7 @@ def load_model(config: ml_collections.ConfigDict, workdir: str):
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:
-    with jax.set_mesh(run.mesh):
+    with jax.set_mesh(run.mesh), sharding.use_rules(run.rules):
       return task, run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
   finally:
     ckpt.close()

@@ -167,3 +167,39 @@ def test_sharded_gpt2_matches_single_device(eight_devices, mesh_name):
   assert abs(result["loss"] - result["ref_loss"]) <= 1e-5
   if mesh_name == "dp_tp":
     assert result["generate_equal"]
+
+
+def test_config_mesh_rules_place_the_parameters():
+  """`config.mesh.rules` is what places a parameter: the defaults are `DEFAULT_RULES`, and a rule
+  changed in the config changes the sharding of the variables it names (and only theirs)."""
+  from configs import common
+  from jddc import configuration
+  config = configuration.load_config("configs/response_text.py:tiny")
+  assert sharding.rules_from_config(config.mesh) == sharding.DEFAULT_RULES
+  assert common.MESH_AXES == sharding.MESH_AXES and common.LOGICAL_AXES == sharding.LOGICAL_AXES
+  mesh = _abstract_mesh(data=2, fsdp=2, model=2)
+  abstract = nnx.state(nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=96), rngs=nnx.Rngs(0))))
+  specs = lambda rules: {jax.tree_util.keystr(p): s.spec for p, s in jax.tree_util.tree_flatten_with_path(
+      sharding.state_shardings(abstract, mesh, rules))[0]}
+  default = specs(sharding.rules_from_config(config.mesh))
+  with config.unlocked():
+    config.mesh.rules.embed = ""  # no fsdp on the embedding dimension
+    config.mesh.rules.mlp = "model,fsdp"
+  configuration.validate(config, common.reference(config))
+  changed = specs(sharding.rules_from_config(config.mesh))
+  wte, c_fc = "['wte']['embedding'].value", "['h'][0]['mlp']['c_fc']['kernel'].value"
+  assert default[wte] == P("model", "fsdp") and changed[wte] == P("model", None)
+  assert default[c_fc] == P("fsdp", "model") and changed[c_fc] == P(None, ("model", "fsdp"))
+  names = {jax.tree_util.keystr(p): v.get_metadata().get("out_sharding") or () for p, v in
+           jax.tree_util.tree_flatten_with_path(abstract, is_leaf=lambda x: isinstance(x, nnx.Variable))[0]}
+  names = {k + ".value": v for k, v in names.items()}
+  touched = {k for k, n in names.items() if "embed" in n or "mlp" in n}
+  assert {k for k in default if default[k] != changed[k]} <= touched and len(touched) < len(default)
+  assert all(default[k] == changed[k] for k in default if k not in touched)
+
+  with config.unlocked():
+    config.mesh.rules.embed = "fsdp,tensor"
+  with pytest.raises(configuration.ConfigError, match=r"mesh.rules.embed: 'fsdp,tensor' names mesh axes \['tensor'\]"):
+    configuration.validate(config, common.reference(config))
+  with pytest.raises(ValueError, match="unknown mesh axes"):
+    sharding.rules_from_config(config.mesh)
