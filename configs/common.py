@@ -95,6 +95,13 @@ DEFAULT_MESH_RULES = (("batch", "data,fsdp"), ("length", ""), ("embed", "fsdp"),
                       ("heads", "model"), ("kv", ""), ("mlp", "model"))
 
 
+#: beside every `model.init_from`: which variables a run folder of ours loads (`jddc.models.convert`)
+WARM_START_KEYS = {
+    "init_from_prefix": "",  # "" = all; or "SRC[=DST],...": source paths under SRC onto ours under DST
+    "init_from_fresh": "",   # "PREFIX,...": our variables that keep their initial values (e.g. image_proj)
+}
+
+
 def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
   """GPT-2 sizes; `vocab_size` 0 means "from the tokenizer"."""
   dims = {"tiny": (2, 64, 2), "small": (3, 192, 4), "base": (12, 768, 12)}[check_size(size)]
@@ -104,6 +111,7 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
       "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
       "image_feature_dim": image_feature_dim,
       "init_from": "",  # a Hugging Face GPT-2 folder (e.g. uer/gpt2-chinese-cluecorpussmall); first run only
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
   })
 
 
@@ -146,6 +154,7 @@ def resnet18() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
       "name": "resnet18", "aux_facts": True,
       "init_from": "",  # a Hugging Face ResNet-18 folder or a torchvision resnet18 .pth; first run only
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
   })
 
 
@@ -157,6 +166,7 @@ def bert(size: str) -> ml_collections.ConfigDict:
       "n_positions": {"tiny": 128, "small": 512, "base": 512}[size],
       "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
       "init_from": "",  # a Hugging Face BERT folder (e.g. bert-base-chinese); first run only
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
   })
 
 
@@ -240,6 +250,7 @@ def bertsum(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
       "image_feature_dim": image_feature_dim, "label_smoothing": 0.1,
       "lr_encoder": lr[0], "warmup_encoder": lr[1], "lr_decoder": lr[2], "warmup_decoder": lr[3],
       "init_from": "",  # a Hugging Face BERT folder (bert-base-chinese) for the encoder; first run only
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
   })
 
 
@@ -438,6 +449,13 @@ def _image_features(c) -> str | None:
   return None
 
 
+def _warm_start_needs_a_run(c) -> str | None:
+  for key in WARM_START_KEYS:
+    if c.model.get(key) and not c.model.get("init_from"):
+      return f"model.{key} {c.model[key]!r} is set but model.init_from is empty: it selects from a run folder there"
+  return None
+
+
 def _one_rest_axis(c) -> str | None:
   sizes = {axis: c.mesh[axis] for axis in MESH_AXES if axis in c.mesh}
   if list(sizes.values()).count(-1) > 1:
@@ -477,4 +495,5 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: rules between keys: config -> an error message, or None
 RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _heads_divide_width, _batch_splits,
-         _decode_lengths, _image_features, _one_rest_axis, _mesh_rules_name_mesh_axes, _paths_exist)
+         _decode_lengths, _image_features, _warm_start_needs_a_run, _one_rest_axis, _mesh_rules_name_mesh_axes,
+         _paths_exist)

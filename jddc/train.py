@@ -81,9 +81,13 @@ class RunState:
     return nnx.merge(self.model_graphdef, model_state)
 
   def load_pretrained(self, state, path: str):
-    """`state` with the model's variables imported from a checkpoint (`model.init_from`), in place."""
+    """`state` with the model's variables imported from a checkpoint (`model.init_from`: a Hugging
+    Face / PyTorch checkpoint, or a run folder of ours with `model.init_from_prefix` and
+    `model.init_from_fresh`), in place; the optimizer state stays the fresh one."""
     model, optimizer = nnx.merge(self.graphdef, state)
-    log(convert.load_pretrained(model, path).summary())
+    report = convert.load_pretrained(model, path, prefix=self.config.model.get("init_from_prefix", ""),
+                                     fresh=self.config.model.get("init_from_fresh", ""))
+    log(report.summary())
     return nnx.state((model, optimizer))
 
 
