@@ -70,21 +70,18 @@ FAULTS = {
         "fading": "掉色",
     },
 }
-FAULT_NAMES = {f: name for fs in FAULTS.values() for f, name in fs.items()}
 
 # Accessories that come in the box; a missing-items photo lays out all but one.
 ACCESSORIES = {
     "home_appliances": {"power_cord": "电源线", "manual": "说明书", "measuring_cup": "量杯", "filter": "滤网"},
     "fashion": {"laces": "鞋带", "belt": "腰带", "tag": "吊牌", "dust_bag": "防尘袋"},
 }
-ACCESSORY_NAMES = {a: name for acs in ACCESSORIES.values() for a, name in acs.items()}
 
 # Parts an installation photo points at (an arrow and a highlight ring).
 PARTS = {
     "home_appliances": {"base": "底座", "lid": "盖子", "handle": "把手", "plug": "插头"},
     "fashion": {"hood": "帽子", "strap": "肩带", "zipper": "拉链", "pocket": "口袋"},
 }
-PART_NAMES = {p: name for ps in PARTS.values() for p, name in ps.items()}
 
 # Screenshot states. Progress-like states are drawn as that many filled steps.
 ORDER_STATUS = {"unpaid": "待付款", "to_ship": "待发货", "shipped": "已发货", "completed": "已完成"}

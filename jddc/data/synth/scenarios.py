@@ -19,9 +19,6 @@ from jddc.data.synth.side_exchanges import wrap_up
 
 AFTER_SALES_PHOTOS = ("photo_damaged_appearance", "photo_malfunction", "photo_missing_items", "photo_installation")
 PRE_SALES = ("photo_purchase_consultation", "photo_recommendation_comparison", "screenshot_product")
-ORDER_SCREENS = ("screenshot_product_order", "screenshot_logistics_order", "screenshot_after_sales_order",
-                 "screenshot_text_message", "photo_user_screen")
-OTHER_SCREENS = ("screenshot_user_comment", "screenshot_system_software", "screenshot_other")
 
 # Main image subcategory per shop type, with weights (appliances: consultation and usage;
 # fashion: damaged appearance, as the paper's Section 3.5 observes).
