@@ -13,6 +13,7 @@ import pytest
 from flax import nnx
 
 from jddc.models import convert, gpt2, resnet
+from tests import helpers
 
 VOCAB = 96
 
@@ -259,13 +260,12 @@ def test_init_from_in_the_engine(tiny_release, tmp_path, capsys):
   """The tiny response row with `init_from` a tiny `GPT2LMHeadModel` over the tokenizer's vocab."""
   torch = pytest.importorskip("torch")
   from jddc import configuration, train
-  from jddc.data import tokenizers
   cache = tmp_path / "data_cache"
   cache.mkdir()
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
   vocab_dir, checkpoint = tmp_path / "vocab", tmp_path / "gpt2"
   vocab_dir.mkdir()
-  entries = tokenizers.write_test_vocab(vocab_dir / "vocab.txt", _train_chars(tiny_release))
+  entries = helpers.write_test_vocab(vocab_dir / "vocab.txt", _train_chars(tiny_release))
   hf = _hf_gpt2(len(entries), seed=3)
   hf.save_pretrained(checkpoint)
 

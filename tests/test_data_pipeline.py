@@ -9,6 +9,7 @@ import pytest
 from absl import flags
 
 from jddc.data import examples, pipeline, release, schema, stats, tfds_builder
+from tests import helpers
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def response_sources(tiny_release, tmp_path_factory):
 
 def test_example_builders(tiny):
   train = [s for s in tiny.sessions.values() if s.split == "train"]
-  responses = examples.build_examples(tiny, "response", "train")
+  responses = helpers.build_examples(tiny, "response", "train")
   assert len(responses) == sum(1 for s in train for n, m in enumerate(s.messages)
                                if m.is_agent and any(not p.is_agent for p in s.messages[:n]))
   ex = responses[0]
@@ -32,16 +33,16 @@ def test_example_builders(tiny):
   assert len(ex["context_texts"]) == len(ex["context_images"]) == ex["index"]
   assert all(bool(t) != bool(i) for t, i in zip(ex["context_texts"], ex["context_images"]))
   for kind in ("rewrite", "discourse", "summary", "image_category"):
-    total = sum(len(examples.build_examples(tiny, kind, s)) for s in schema.SPLITS)
+    total = sum(len(helpers.build_examples(tiny, kind, s)) for s in schema.SPLITS)
     expected = {"rewrite": tiny.rewrites, "discourse": tiny.discourse, "summary": tiny.summaries,
                 "image_category": tiny.image_categories}[kind]
     assert total == len(expected) > 0
-  d = examples.build_examples(tiny, "discourse", "train")[0]
+  d = helpers.build_examples(tiny, "discourse", "train")[0]
   assert len(d["link_children"]) == len(d["edu_texts"]) - 1
   assert all(0 <= r < len(schema.RELATION_NAMES) for r in d["link_relations"])
   assert d["edu_turns"] == sorted(d["edu_turns"])
   with pytest.raises(ValueError, match="unknown example type"):
-    examples.build_examples(tiny, "caption", "train")
+    examples.require_every_split(tiny, "caption")
 
 
 @pytest.mark.parametrize("kind", examples.EXAMPLE_TYPES)
@@ -51,10 +52,10 @@ def test_tfds_shards_hold_every_example(tiny, tiny_release, tmp_path, kind):
   assert any(".array_record-" in f for f in files)
   sources = builder.as_data_source()
   for split in schema.SPLITS:
-    expected = examples.build_examples(tiny, kind, split)
+    expected = helpers.build_examples(tiny, kind, split)
     assert len(sources[split]) == len(expected)
   record = sources["train"][0]
-  by_id = {(e["session_id"], e.get("index")): e for e in examples.build_examples(tiny, kind, "train")}
+  by_id = {(e["session_id"], e.get("index")): e for e in helpers.build_examples(tiny, kind, "train")}
   key = (record["session_id"].decode(), int(record["index"]) if "index" in record else None)
   original = by_id[key]
   for field, value in original.items():
@@ -163,7 +164,7 @@ def test_iterator_state_round_trips_through_orbax(response_sources, tiny_tokeniz
 
 def test_image_category_pipeline(tiny_release, tmp_path):
   sources = tfds_builder.data_sources(tiny_release, "image_category", str(tmp_path))
-  b = next(iter(pipeline.image_category_dataset(sources["train"], tiny_release, _config(image_size=64))))
+  b = next(iter(helpers.image_category_dataset(sources["train"], tiny_release, _config(image_size=64))))
   assert b["image"].shape == (4, 64, 64, 3) and b["label"].shape == (4,)
   assert ((0 <= b["label"]) & (b["label"] < len(schema.IMAGE_CATEGORY_NAMES))).all()
 

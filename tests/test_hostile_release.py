@@ -18,6 +18,7 @@ from PIL import Image
 
 from jddc.data import examples, images, pipeline, release
 from jddc.data.errors import DataError
+from tests import helpers
 from tests.test_release import DISCOURSE, IMG, ROWS, _jpeg, _write_release
 
 HEADER = ROWS[0]
@@ -112,10 +113,10 @@ def test_a_skipped_row_keeps_the_indices_of_the_messages_after_it(tmp_path, case
   assert r.skipped[reason] == 1
   s1 = r.sessions["s1"]
   assert s1.indices == (0, 2, 3, 4, 5) and s1.message(2).text == "鞋子"
-  (rewrite,) = examples.build_examples(r, "rewrite", "train")
+  (rewrite,) = helpers.build_examples(r, "rewrite", "train")
   assert rewrite["index"] == 2 and rewrite["query_texts"] == ["鞋子", "坏了"]
   assert rewrite["context_texts"] == ["在吗"]
-  reply = next(e for e in examples.build_examples(r, "response", "train") if e["session_id"] == "s1")
+  reply = next(e for e in helpers.build_examples(r, "response", "train") if e["session_id"] == "s1")
   assert reply["index"] == 5 and reply["response"] == "您好，请稍等"
   assert reply["context_texts"] == ["在吗", "鞋子", "坏了", "怎么办"]
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jddc.data import examples, release, schema
+from jddc.data import release, schema
 from jddc.data.errors import DataError
 from jddc.data.synth import catalogue, generate, scenarios
+from tests import helpers
 from tests.conftest import TINY_SESSIONS, shared_path
 
 
@@ -229,7 +230,7 @@ def test_real_jddc2019_sample_reads_with_expected_counts():
   assert all(not m.is_image for s in sessions.values() for m in s.messages)
   r = schema.Release(root="jddc2019", sessions=sessions, knowledge={}, image_dir="", image_categories=[],
                      rewrites=[], discourse=[], summaries=[])
-  responses = examples.build_examples(r, "response", "train")
+  responses = helpers.build_examples(r, "response", "train")
   agent_after_customer = sum(1 for s in sessions.values() for n, m in enumerate(s.messages)
                              if m.is_agent and any(not p.is_agent for p in s.messages[:n]))
   assert len(responses) == agent_after_customer > 5000

@@ -11,6 +11,7 @@ from flax import nnx
 
 from jddc import retrieval
 from jddc.models import transresnet
+from tests import helpers
 
 
 def _clustered(n, dim, seed, centres=50):
@@ -92,7 +93,7 @@ def test_bert_embedder_indexes_hf_mean_embeddings(tiny_release, tmp_path):
   torch = pytest.importorskip("torch")
   transformers = pytest.importorskip("transformers")
   from jddc import configuration, train
-  from jddc.data import release, tokenizers
+  from jddc.data import release
 
   cache = tmp_path / "cache"
   cache.mkdir()
@@ -101,7 +102,7 @@ def test_bert_embedder_indexes_hf_mean_embeddings(tiny_release, tmp_path):
   folder.mkdir()
   r = release.read_release(tiny_release, check_images=False)
   chars = sorted({c for s in r.sessions.values() for m in s.messages if m.text for c in m.text.lower()})
-  entries = tokenizers.write_test_vocab(folder / "vocab.txt", chars)
+  entries = helpers.write_test_vocab(folder / "vocab.txt", chars)
   torch.manual_seed(0)
   hf = transformers.BertModel(transformers.BertConfig(vocab_size=len(entries), hidden_size=32, num_hidden_layers=1,
                                                       num_attention_heads=2, intermediate_size=64,

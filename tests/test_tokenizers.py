@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from jddc.data import tokenizers as tok
+from tests import helpers
 
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 JDDC2019 = os.path.join(SHARED_DATA, "jddc2019", "chat_0.1per.txt")
@@ -178,7 +179,7 @@ def _parity_vocab_chars() -> list[str]:
 @pytest.fixture(scope="module")
 def bert_vocab(tmp_path_factory):
   path = tmp_path_factory.mktemp("bert") / tok.BERT_VOCAB_FILE
-  tok.write_test_vocab(path, _parity_vocab_chars())
+  helpers.write_test_vocab(path, _parity_vocab_chars())
   return path
 
 
@@ -188,7 +189,7 @@ def bert_tokenizer(bert_vocab):
 
 
 def test_write_test_vocab_layout(tmp_path):
-  entries = tok.write_test_vocab(tmp_path / "vocab.txt", ["你", "好", "你", "[UNK]", "##a"])
+  entries = helpers.write_test_vocab(tmp_path / "vocab.txt", ["你", "好", "你", "[UNK]", "##a"])
   lines = (tmp_path / "vocab.txt").read_text(encoding="utf-8").splitlines()
   assert lines == entries
   assert lines[0] == "[PAD]" and lines[1] == "[unused1]" and lines[99] == "[unused99]"
@@ -208,7 +209,7 @@ def test_bert_special_ids(bert_tokenizer):
 
 
 def test_bert_uses_own_entry_before_slot(tmp_path):
-  tok.write_test_vocab(tmp_path / "vocab.txt", ["[IMG]", "[订单x]", "好"])
+  helpers.write_test_vocab(tmp_path / "vocab.txt", ["[IMG]", "[订单x]", "好"])
   t = tok.BertVocabTokenizer.from_vocab_file(tmp_path / "vocab.txt")
   assert t.image_id == 104 and t.piece_to_id("[订单x]") == 105
   assert t.customer_id == 2
@@ -246,7 +247,7 @@ def test_bert_parity_on_real_jd_dialogues(tmp_path):
   with open(JDDC2019, encoding="utf-8") as f:
     texts = [line.rstrip("\n").split("\t")[-1] for line in f][:3000]
   chars = sorted({c.lower() for text in texts[:1500] for c in text})
-  tok.write_test_vocab(tmp_path / "vocab.txt", chars + ["##" + c for c in chars])
+  helpers.write_test_vocab(tmp_path / "vocab.txt", chars + ["##" + c for c in chars])
   ours = tok.BertVocabTokenizer.from_vocab_file(tmp_path / "vocab.txt")
   reference = transformers.BertTokenizer(vocab=str(tmp_path / "vocab.txt"))
   plain = [x for x in texts if not any(s in x for s in tok.BERT_SLOT_TOKENS)]

@@ -100,12 +100,6 @@ BUILDERS = {
 }
 
 
-def build_examples(release: schema.Release, kind: str, split: str) -> list[dict]:
-  if kind not in BUILDERS:
-    raise ValueError(f"unknown example type {kind!r}; expected one of {EXAMPLE_TYPES}")
-  return list(BUILDERS[kind](release, split))
-
-
 def require_every_split(release: schema.Release, kind: str, splits=schema.SPLITS) -> None:
   """Raises DataError naming the first split with no `kind` examples (TFDS cannot build an empty split)."""
   if kind not in BUILDERS:

@@ -210,10 +210,6 @@ def response_dataset(source: Any, tokenizer: Tokenizer, release_dir: str, config
   return make_dataset(source, transform, config)
 
 
-def image_category_dataset(source: Any, release_dir: str, config: PipelineConfig) -> grain.IterDataset:
-  return make_dataset(source, ImageCategoryFeatures(os.path.join(release_dir, "images"), config), config)
-
-
 # ---------------------------------------------------------------------------
 # Summaries (Pointer-Generator)
 # ---------------------------------------------------------------------------

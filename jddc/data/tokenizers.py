@@ -276,28 +276,6 @@ def _is_word_char(c: str) -> bool:
   return c.isalnum() and not _is_cjk(c)
 
 
-def write_test_vocab(path: str | os.PathLike, chars: Iterable[str]) -> list[str]:
-  """Writes a small vocab in the BERT layout: the 104 leading entries, then `chars`.
-
-  Args:
-    path: the `vocab.txt` to write.
-    chars: characters or pieces (`"##a"` continuations included), in id order from 104;
-      duplicates, leading entries and pieces holding whitespace are skipped.
-
-  Returns:
-    The entries written, in id order.
-  """
-  entries = list(BERT_LEADING_ENTRIES)
-  seen = set(entries)
-  for piece in chars:
-    if piece and piece not in seen and not any(c.isspace() for c in piece):
-      seen.add(piece)
-      entries.append(piece)
-  with open(path, "w", encoding="utf-8") as f:
-    f.write("".join(e + "\n" for e in entries))
-  return entries
-
-
 class BertVocabTokenizer(Tokenizer):
   """Character-level tokenizer over a BERT `vocab.txt`, equal to `transformers.BertTokenizer`.
 
