@@ -16,7 +16,8 @@ ones added to the schema later, must match:
     train.keep_checkpoints how many latest checkpoints stay on disk
     eval.split             the final evaluation's split; model selection always uses "valid",
                            and every results file records the split it holds
-    mesh                   the device layout; a checkpoint restores onto any mesh
+    mesh                   the device layout and its logical-axis rules (`mesh.rules`): placement
+                           only; a checkpoint restores onto any mesh and rules
   EVAL_KEYS     change how the best checkpoint is evaluated or decoded; `--mode=eval` and
                 `--mode=predict` may change them, a resumed training may not, because the
                 validation evaluations that pick the best checkpoint use them:

@@ -85,8 +85,10 @@ class RunState:
     Face / PyTorch checkpoint, or a run folder of ours with `model.init_from_prefix` and
     `model.init_from_fresh`), in place; the optimizer state stays the fresh one."""
     model, optimizer = nnx.merge(self.graphdef, state)
+    workdir = getattr(self.task, "workdir", "")
     report = convert.load_pretrained(model, path, prefix=self.config.model.get("init_from_prefix", ""),
-                                     fresh=self.config.model.get("init_from_fresh", ""))
+                                     fresh=self.config.model.get("init_from_fresh", ""),
+                                     tokenizer_dir=os.path.join(workdir, "tokenizer") if workdir else None)
     log(report.summary())
     return nnx.state((model, optimizer))
 

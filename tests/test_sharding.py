@@ -187,6 +187,9 @@ def test_config_mesh_rules_place_the_parameters():
     config.mesh.rules.mlp = "model,fsdp"
   configuration.validate(config, common.reference(config))
   changed = specs(sharding.rules_from_config(config.mesh))
+  from jddc import run_identity  # placement only: a resumed run may change the rules
+  trained = run_identity.as_json(configuration.load_config("configs/response_text.py:tiny"))
+  assert run_identity.differences(trained, run_identity.as_json(config), run_identity.RUNTIME_KEYS) == []
   wte, c_fc = "['wte']['embedding'].value", "['h'][0]['mlp']['c_fc']['kernel'].value"
   assert default[wte] == P("model", "fsdp") and changed[wte] == P("model", None)
   assert default[c_fc] == P("fsdp", "model") and changed[c_fc] == P(None, ("model", "fsdp"))

@@ -114,6 +114,12 @@ def test_warm_start_errors_list_every_problem(text_run, tmp_path):
   swapped = nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab), rngs=nnx.Rngs(0)))
   report = convert.load_pretrained(swapped, source_dir, prefix="h.0=h.1,h.1=h.0")
   assert report.imported == 24 and report.kept == ["ln_f.bias", "ln_f.scale", "wpe.embedding", "wte.embedding"]
+  own_tokenizer = tmp_path / "tokenizer"
+  shutil.copytree(os.path.join(source_dir, "tokenizer"), own_tokenizer)
+  assert not convert.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer)).notes
+  (own_tokenizer / "tokenizer.json").write_text("{}", encoding="utf-8")
+  report = convert.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer))
+  assert "NOTE: " in report.summary() and "differs from this run's tokenizer" in report.notes[0]
   with pytest.raises(convert.CheckpointError, match=r"unexpected in the checkpoint \(12\):\n    h.1.attn.c_attn.bias"):
     convert.load_pretrained(nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab, n_layer=1),
                                                                 rngs=nnx.Rngs(0))), source_dir)

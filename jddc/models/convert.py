@@ -442,14 +442,16 @@ class ImportReport:
   kept: list[str] = dataclasses.field(default_factory=list)     # our variables left at their init
   ignored: list[str] = dataclasses.field(default_factory=list)  # checkpoint keys not used
   kept_because: str = "not in the checkpoint"                   # why `kept` kept their initial values
+  notes: list[str] = dataclasses.field(default_factory=list)    # warnings for the log line
 
   def summary(self) -> str:
     """One line for the log."""
     where = f" into {self.target}" if self.target else ""
     modules = sorted({k.rsplit(".", 1)[0] for k in self.kept})
     kept = f"; kept initial values ({self.kept_because}): {', '.join(modules)}" if modules else ""
+    notes = "".join(f"; NOTE: {note}" for note in self.notes)
     return (f"init_from {self.source}: imported {self.imported} {self.architecture} arrays "
-            f"({self.values:,} values){where}{kept}")
+            f"({self.values:,} values){where}{kept}{notes}")
 
 
 def _dotted(path: Path) -> str:
@@ -584,7 +586,7 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
 
 
 def load_pretrained(model: nnx.Module, path: str | os.PathLike, *, prefix: str = "",
-                    fresh: str = "") -> ImportReport:
+                    fresh: str = "", tokenizer_dir: Optional[str] = None) -> ImportReport:
   """The engine's `model.init_from`: `load_run` for a run folder of ours, else `load_state_dict`
   from a Hugging Face / PyTorch checkpoint folder or file.
 
@@ -593,10 +595,11 @@ def load_pretrained(model: nnx.Module, path: str | os.PathLike, *, prefix: str =
     path: the checkpoint.
     prefix, fresh: `model.init_from_prefix` and `model.init_from_fresh` (module docstring);
       a run folder only.
+    tokenizer_dir: the new run's tokenizer, compared with a run folder's (`load_run`).
   """
   path = os.fspath(path)
   if is_run_folder(path):
-    return load_run(model, path, prefix=prefix, fresh=fresh)
+    return load_run(model, path, prefix=prefix, fresh=fresh, tokenizer_dir=tokenizer_dir)
   if prefix or fresh:
     raise CheckpointError(f"{path}: model.init_from_prefix / model.init_from_fresh apply to a run folder of this "
                           f"codebase only (config.json, results.json and best/); this is a "
@@ -611,6 +614,7 @@ def load_pretrained(model: nnx.Module, path: str | os.PathLike, *, prefix: str =
 
 RUN_RESULTS_FILE = "results.json"  # `jddc.train.RESULTS_FILE`
 RUN_BEST_DIR = "best"              # `jddc.checkpointing.Checkpointer.best`
+RUN_TOKENIZER_DIR = "tokenizer"    # `jddc.tasks.base.RUN_TOKENIZER`
 ParsedPath = tuple[str, ...]
 
 
@@ -705,7 +709,19 @@ def read_run_state(state_dir: str) -> dict[ParsedPath, np.ndarray]:
   return out
 
 
-def load_run(model: nnx.Module, run_dir: str, *, prefix: str = "", fresh: str = "") -> ImportReport:
+def _same_files(a: str, b: str) -> bool:
+  names = sorted(os.listdir(a))
+  if names != sorted(os.listdir(b)):
+    return False
+  for name in names:
+    with open(os.path.join(a, name), "rb") as fa, open(os.path.join(b, name), "rb") as fb:
+      if fa.read() != fb.read():
+        return False
+  return True
+
+
+def load_run(model: nnx.Module, run_dir: str, *, prefix: str = "", fresh: str = "",
+             tokenizer_dir: Optional[str] = None) -> ImportReport:
   """Overwrites, in place, the variables of `model` that a finished run's best checkpoint provides.
 
   Args:
@@ -713,6 +729,9 @@ def load_run(model: nnx.Module, run_dir: str, *, prefix: str = "", fresh: str = 
     run_dir: a run folder of this codebase (module docstring).
     prefix: `model.init_from_prefix`: which source paths load onto which of ours.
     fresh: `model.init_from_fresh`: prefixes of our paths that keep their initial values.
+    tokenizer_dir: the new run's tokenizer folder; when it and the source run's both exist
+      and differ, the report notes it (token ids then name other pieces: an embedding
+      loaded by shape alone would be wrong; start it fresh).
 
   Returns:
     An `ImportReport` whose `kept` lists our variables left at their initial values and
@@ -772,6 +791,11 @@ def load_run(model: nnx.Module, run_dir: str, *, prefix: str = "", fresh: str = 
     report.imported += 1
     report.values += int(value.size)
   report.ignored = sorted(_dotted(p) for p in source if p not in used)
+  source_tokenizer = os.path.join(run_dir, RUN_TOKENIZER_DIR)
+  if tokenizer_dir and os.path.isdir(tokenizer_dir) and os.path.isdir(source_tokenizer) and not _same_files(
+      tokenizer_dir, source_tokenizer):
+    report.notes.append(f"{source_tokenizer} differs from this run's tokenizer {tokenizer_dir}: token ids name "
+                        "other pieces, so loaded embeddings are wrong unless started fresh (model.init_from_fresh)")
   return report
 
 
