@@ -95,7 +95,7 @@ DEFAULT_MESH_RULES = (("batch", "data,fsdp"), ("length", ""), ("embed", "fsdp"),
                       ("heads", "model"), ("kv", ""), ("mlp", "model"))
 
 
-#: beside every `model.init_from`: which variables a run folder of ours loads (`jddc.models.convert`)
+#: beside every `model.init_from`: which variables a run folder of ours loads (`jddc.models.warm_start`)
 WARM_START_KEYS = {
     "init_from_prefix": "",  # "" = all; or "SRC[=DST],...": source paths under SRC onto ours under DST
     "init_from_fresh": "",   # "PREFIX,...": our variables that keep their initial values (e.g. image_proj)
@@ -111,7 +111,7 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
       "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
       "image_feature_dim": image_feature_dim,
       "init_from": "",  # a Hugging Face GPT-2 folder (e.g. uer/gpt2-chinese-cluecorpussmall); first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
   })
 
 
@@ -154,7 +154,7 @@ def resnet18() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
       "name": "resnet18", "aux_facts": True,
       "init_from": "",  # a Hugging Face ResNet-18 folder or a torchvision resnet18 .pth; first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
   })
 
 
@@ -166,7 +166,7 @@ def bert(size: str) -> ml_collections.ConfigDict:
       "n_positions": {"tiny": 128, "small": 512, "base": 512}[size],
       "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
       "init_from": "",  # a Hugging Face BERT folder (e.g. bert-base-chinese); first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
   })
 
 
@@ -250,7 +250,7 @@ def bertsum(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
       "image_feature_dim": image_feature_dim, "label_smoothing": 0.1,
       "lr_encoder": lr[0], "warmup_encoder": lr[1], "lr_decoder": lr[2], "warmup_decoder": lr[3],
       "init_from": "",  # a Hugging Face BERT folder (bert-base-chinese) for the encoder; first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.convert.load_run)
+      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
   })
 
 

@@ -38,7 +38,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jddc import checkpointing, faults, fsutil, run_identity, sharding
 from jddc.metric_writer import MetricWriter
-from jddc.models import convert
+from jddc.models import warm_start
 from jddc.tasks import get_task
 
 
@@ -86,9 +86,9 @@ class RunState:
     `model.init_from_fresh`), in place; the optimizer state stays the fresh one."""
     model, optimizer = nnx.merge(self.graphdef, state)
     workdir = getattr(self.task, "workdir", "")
-    report = convert.load_pretrained(model, path, prefix=self.config.model.get("init_from_prefix", ""),
-                                     fresh=self.config.model.get("init_from_fresh", ""),
-                                     tokenizer_dir=os.path.join(workdir, "tokenizer") if workdir else None)
+    report = warm_start.load_pretrained(model, path, prefix=self.config.model.get("init_from_prefix", ""),
+                                        fresh=self.config.model.get("init_from_fresh", ""),
+                                        tokenizer_dir=os.path.join(workdir, "tokenizer") if workdir else None)
     log(report.summary())
     return nnx.state((model, optimizer))
 

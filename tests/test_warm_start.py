@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from jddc import configuration, train
-from jddc.models import convert
+from jddc.models import convert, warm_start
 
 SHORT = {"train.steps": 4, "train.eval_every": 4, "train.checkpoint_every": 4, "train.log_every": 2,
          "eval.max_examples": 8}
@@ -52,7 +52,7 @@ def _variables(model) -> dict[str, np.ndarray]:
 
 def test_response_mm_starts_from_a_response_text_run(text_run, tmp_path, capsys):
   cache, source_dir = text_run
-  source = {".".join(p): v for p, v in convert.read_run_state(convert.finished_run(source_dir)[2]).items()}
+  source = {".".join(p): v for p, v in warm_start.read_run_state(warm_start.finished_run(source_dir)[2]).items()}
   config = _config("response_mm", cache, init_from=source_dir, init_from_fresh="image_proj")
   from configs import common
   configuration.validate(config, common.reference(config))
@@ -99,36 +99,36 @@ def test_warm_start_errors_list_every_problem(text_run, tmp_path):
   from flax import nnx
   from jddc.models import gpt2
   _, source_dir = text_run
-  vocab = convert.read_run_state(convert.finished_run(source_dir)[2])[("wte", "embedding")].shape[0]
+  vocab = warm_start.read_run_state(warm_start.finished_run(source_dir)[2])[("wte", "embedding")].shape[0]
   model = nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab + 1, image_feature_dim=8), rngs=nnx.Rngs(0)))
   with pytest.raises(convert.CheckpointError) as info:
-    convert.load_pretrained(model, source_dir)
+    warm_start.load_pretrained(model, source_dir)
   message = str(info.value)
   assert "missing from the checkpoint (2):\n    image_proj.bias [64]\n    image_proj.kernel [8, 64]" in message
   assert f"shape mismatch (1):\n    wte.embedding: checkpoint [{vocab}, 64], model needs [{vocab + 1}, 64]" in message
 
   # Fresh covers a mis-shaped variable too; a partial load maps the source's blocks elsewhere.
-  report = convert.load_pretrained(model, source_dir, fresh="image_proj,wte")
+  report = warm_start.load_pretrained(model, source_dir, fresh="image_proj,wte")
   assert report.kept == ["image_proj.bias", "image_proj.kernel", "wte.embedding"]
   assert report.ignored == ["wte.embedding"]
   swapped = nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab), rngs=nnx.Rngs(0)))
-  report = convert.load_pretrained(swapped, source_dir, prefix="h.0=h.1,h.1=h.0")
+  report = warm_start.load_pretrained(swapped, source_dir, prefix="h.0=h.1,h.1=h.0")
   assert report.imported == 24 and report.kept == ["ln_f.bias", "ln_f.scale", "wpe.embedding", "wte.embedding"]
   own_tokenizer = tmp_path / "tokenizer"
   shutil.copytree(os.path.join(source_dir, "tokenizer"), own_tokenizer)
-  assert not convert.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer)).notes
+  assert not warm_start.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer)).notes
   (own_tokenizer / "tokenizer.json").write_text("{}", encoding="utf-8")
-  report = convert.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer))
+  report = warm_start.load_pretrained(swapped, source_dir, tokenizer_dir=str(own_tokenizer))
   assert "NOTE: " in report.summary() and "differs from this run's tokenizer" in report.notes[0]
   with pytest.raises(convert.CheckpointError, match=r"unexpected in the checkpoint \(12\):\n    h.1.attn.c_attn.bias"):
-    convert.load_pretrained(nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab, n_layer=1),
+    warm_start.load_pretrained(nnx.eval_shape(lambda: gpt2.GPT2(gpt2.tiny(vocab_size=vocab, n_layer=1),
                                                                 rngs=nnx.Rngs(0))), source_dir)
   with pytest.raises(convert.CheckpointError, match="the model has no variable under 'encoder'"):
-    convert.load_pretrained(swapped, source_dir, prefix="h=encoder")
+    warm_start.load_pretrained(swapped, source_dir, prefix="h=encoder")
   with pytest.raises(convert.CheckpointError, match="apply to a run folder of this codebase only"):
-    convert.load_pretrained(swapped, str(tmp_path), prefix="h")
+    warm_start.load_pretrained(swapped, str(tmp_path), prefix="h")
 
   unfinished = tmp_path / "unfinished"
   shutil.copytree(source_dir, unfinished, ignore=shutil.ignore_patterns("results.json"))
   with pytest.raises(FileNotFoundError, match=f"{unfinished} has no results.json: its training has not finished"):
-    convert.load_pretrained(swapped, str(unfinished))
+    warm_start.load_pretrained(swapped, str(unfinished))
