@@ -32,6 +32,16 @@ def _config(name: str, cache: str, **model):
   return config
 
 
+def test_warm_start_keys_need_init_from():
+  from configs import common
+  for key in ("init_from_fresh", "init_from_prefix"):
+    config = configuration.load_config("configs/response_mm.py:tiny")
+    with config.unlocked():
+      config.model[key] = "image_proj"
+    with pytest.raises(configuration.ConfigError, match=f"model.{key} 'image_proj' is set but model.init_from is empty"):
+      configuration.validate(config, common.reference(config))
+
+
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory, tiny_release):
   """(data cache, a finished tiny `response_text` run folder), trained once for the module."""
