@@ -68,9 +68,10 @@ def analyse(config, axes: dict[str, int]) -> dict:
   batch = task.abstract_batch(config.train.batch_size)
   run = train.RunState(task, config, mesh)
   abstract = run.abstract()
-  batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=train.batch_sharding(mesh)) for k, v in batch.items()}
+  batch = {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=train.batch_sharding(mesh, run.rules))
+           for k, v in batch.items()}
   step = train.make_train_step(task, run)
-  with jax.set_mesh(mesh):
+  with jax.set_mesh(mesh), sharding.use_rules(run.rules):
     compiled = step.lower(abstract, batch, jax.ShapeDtypeStruct((), jax.numpy.int32)).compile()
   model_state, optimizer_state = abstract[0], abstract[1]
   params = jax.tree.leaves(nnx.state(model_state, nnx.Param))
