@@ -161,7 +161,7 @@ def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
 
     def counts(inputs):
       micro, k = inputs
-      loss, _ = task.loss(nnx.merge(graph, params, rest), micro, jax.random.fold_in(rng, k))
+      loss, _ = task.loss(nnx.merge(graph, params, rest, copy=True), micro, jax.random.fold_in(rng, k))
       return base.loss_counts(loss)
 
     divisors = jax.tree.map(lambda c: jnp.maximum(c.sum(0), 1.0), jax.lax.map(counts, (micros, keys)))

@@ -83,11 +83,12 @@ class _MeanOfMicroBatchMeans:
 
 
 #: every trainable task at tiny, the accumulation used, and whether its reference is the
-#: large batch: not for in-batch negatives (retrieval) and BatchNorm (image_category), whose
-#: micro-batches see their own negatives and statistics (`train.make_grad_fn`)
+#: large batch: not for in-batch negatives (retrieval) and BatchNorm (image_category, and
+#: TransResNet's image branch in rewrite_cls_mm), whose micro-batches see their own negatives
+#: and statistics (`train.make_grad_fn`)
 ACCUMULATED = [
     ("response_text", 4, True), ("rewrite_gen_text", 2, True), ("rewrite_cls_text", 2, True),
-    ("rewrite_cls_mm", 2, True), ("response_retrieval_text", 2, False), ("image_category", 4, False),
+    ("rewrite_cls_mm", 2, False), ("response_retrieval_text", 2, False), ("image_category", 4, False),
     ("discourse_text", 2, True), ("summary_pgn", 4, True), ("summary_text", 4, True),
 ]
 
