@@ -158,13 +158,7 @@ def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
       return micro_step(model, batch, jax.random.fold_in(rng, 0))
     graph, params, rest = nnx.split(model, nnx.Param, ...)
     micros, keys = micro_batches(batch, accum, mesh), jnp.arange(accum)
-
-    def counts(inputs):
-      micro, k = inputs
-      loss, _ = task.loss(nnx.merge(graph, params, rest, copy=True), micro, jax.random.fold_in(rng, k))
-      return base.loss_counts(loss)
-
-    divisors = jax.tree.map(lambda c: jnp.maximum(c.sum(0), 1.0), jax.lax.map(counts, (micros, keys)))
+    divisors = large_batch_divisors(task, model, micros, rng)
 
     def one(carry, inputs):
       params, rest, grad_sum = carry  # params ride in the carry: scan-level values
@@ -180,6 +174,24 @@ def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
     return grads, losses.sum(), jax.tree.map(lambda x: x.sum(0), metrics)
 
   return grad_fn
+
+
+def large_batch_divisors(task, model: nnx.Module, micros: dict[str, jax.Array], rng: jax.Array) -> tuple:
+  """max(C, 1) per loss term of the batch whose micro-batches are `micros` ([accum, B / accum, ...]).
+
+  Only the counts leave the pass, and they do not depend on the parameters: XLA drops the
+  model's forward (`tests/test_large_batches.py` checks its FLOPs). Dropout keys are those
+  of the micro-steps, the model a copy (its BatchNorm statistics are not updated).
+  """
+  graph, state = nnx.split(model)
+
+  def counts(inputs):
+    micro, k = inputs
+    loss, _ = task.loss(nnx.merge(graph, state, copy=True), micro, jax.random.fold_in(rng, k))
+    return base.loss_counts(loss)
+
+  accum = jax.tree.leaves(micros)[0].shape[0]
+  return jax.tree.map(lambda c: jnp.maximum(c.sum(0), 1.0), jax.lax.map(counts, (micros, jnp.arange(accum))))
 
 
 def make_train_step(task, run: RunState):

@@ -68,6 +68,26 @@ def test_accumulation_gives_the_large_batch_update(data_cache, tmp_path):
   assert abs(float(large["grad_norm"][0]) - float(naive["grad_norm"][0])) > 1e-4
 
 
+def test_the_counts_pass_runs_no_forward(data_cache, tmp_path):
+  task, config = _task(data_cache, tmp_path)
+  batch = {k: jnp.asarray(v) for k, v in next(iter(task.train_dataset(0, 1))).items()}
+  micros = {k: v.reshape(v.shape[0] // 4, 4, *v.shape[1:]).swapaxes(0, 1) for k, v in batch.items()}
+  mesh = train.sharding.make_mesh({"data": 1}, jax.devices()[:1])
+  run = train.RunState(task, config, mesh)
+  rng = jax.random.key(0)
+  with jax.set_mesh(mesh):
+    graphdef, state = nnx.split(run.model(run.init()))
+    divisors_fn = jax.jit(lambda s, m: train.large_batch_divisors(task, nnx.merge(graphdef, s), m, rng))
+    loss_fn = jax.jit(lambda s, b: base.divide_loss(task.loss(nnx.merge(graphdef, s), b, rng)[0]))
+    micro = {k: v[0] for k, v in micros.items()}
+    counting = divisors_fn.lower(state, micros).compile().cost_analysis()["flops"]
+    forward = loss_fn.lower(state, micro).compile().cost_analysis()["flops"]
+    (divisor,) = divisors_fn(state, micros)
+  print(f"FLOPs: counts pass over 4 micro-batches {counting:.0f}, one micro-batch's loss {forward:.0f}")
+  assert counting < 1e-3 * forward
+  assert float(divisor) == float(batch["loss_mask"][:, 1:].sum())
+
+
 class _MeanOfMicroBatchMeans:
   """A task whose loss is each batch's mean with count 1: accumulation then averages micro-batch means."""
 
