@@ -68,6 +68,20 @@ def test_accumulation_gives_the_large_batch_update(data_cache, tmp_path):
   assert abs(float(large["grad_norm"][0]) - float(naive["grad_norm"][0])) > 1e-4
 
 
+def test_the_engine_divides_each_term_by_its_count():
+  f32 = jnp.float32
+  assert float(base.divide_loss((f32(6), f32(3)))) == 2.0
+  assert float(base.divide_loss((f32(6), f32(0)))) == 6.0  # max(count, 1): an empty batch adds nothing
+  per_step = (jnp.asarray([2.0, 4.0, 0.0], f32), jnp.asarray([2.0, 0.0, 0.0], f32))
+  assert float(base.divide_loss(((f32(6), f32(3)), per_step))) == 2.0 + 1.0 + 4.0
+  assert float(base.divide_loss(per_step, divisors=(jnp.asarray([4.0, 2.0, 1.0], f32),))) == 0.5 + 2.0
+  for loss, error in [((f32(1),), "of type tuple of length 1"), (f32(1), "of type ArrayImpl"),
+                      ((jnp.ones(2, f32), f32(1)), "shape \\(2,\\) and loss_count of shape \\(\\) differ"),
+                      ((f32(1), jnp.int32(2)), "loss_count must be float32, got int32")]:
+    with pytest.raises((TypeError, ValueError), match=error):
+      base.divide_loss(loss)
+
+
 def test_the_counts_pass_runs_no_forward(data_cache, tmp_path):
   task, config = _task(data_cache, tmp_path)
   batch = {k: jnp.asarray(v) for k, v in next(iter(task.train_dataset(0, 1))).items()}

@@ -45,8 +45,9 @@ def loss_terms(loss: LossSum) -> tuple[tuple[jax.Array, jax.Array], ...]:
   terms = loss if isinstance(loss, (tuple, list)) and loss and isinstance(loss[0], (tuple, list)) else (loss,)
   for term in terms:
     if not isinstance(term, (tuple, list)) or len(term) != 2:
+      what = type(term).__name__ + (f" of length {len(term)}" if isinstance(term, (tuple, list)) else "")
       raise TypeError(f"Task.loss must return ((loss_sum, loss_count), metrics) or a tuple of such pairs; "
-                      f"got a loss term of type {type(term).__name__}")
+                      f"got a loss term of type {what}")
     total, count = term
     if jnp.shape(total) != jnp.shape(count):
       raise ValueError(f"Task.loss: loss_sum of shape {jnp.shape(total)} and loss_count of shape "
@@ -68,7 +69,7 @@ def divide_loss(loss: LossSum, divisors: Optional[tuple[jax.Array, ...]] = None)
   terms = loss_terms(loss)
   if divisors is None:
     divisors = tuple(jnp.maximum(count, 1.0) for count in loss_counts(loss))
-  values = [total / divisor if total.ndim == 0 else (total / divisor).sum()
+  values = [total / divisor if jnp.ndim(total) == 0 else (total / divisor).sum()
             for (total, _), divisor in zip(terms, divisors)]
   return sum(values[1:], values[0])
 
