@@ -122,7 +122,7 @@ class _MeanOfMicroBatchMeans:
 #: and statistics (`train.make_grad_fn`)
 ACCUMULATED = [
     ("response_text", 4, True), ("rewrite_gen_text", 2, True), ("rewrite_cls_text", 2, True),
-    ("rewrite_cls_mm", 2, False), ("response_retrieval_text", 2, False), ("image_category", 4, False),
+    ("rewrite_cls_mm", 2, False), ("response_retrieval_text", 2, False), ("image_category", 2, False),
     ("discourse_text", 2, True), ("summary_pgn", 4, True), ("summary_text", 4, True),
 ]
 
