@@ -39,7 +39,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from jddc import checkpointing, faults, fsutil, run_identity, sharding
 from jddc.metric_writer import MetricWriter
 from jddc.models import warm_start
-from jddc.tasks import get_task
+from jddc.tasks import base, get_task
 
 
 # ---------------------------------------------------------------------------
@@ -136,49 +136,71 @@ def check_batch(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh) -> N
 def make_grad_fn(task, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh):
   """(model, batch, rng) -> (grads, loss, metrics) of a global batch, over `grad_accum` micro-batches.
 
-  The large batch's loss is S / C (summed loss over C targets, C independent of the
-  parameters; `task.loss_count_metric` names the metric that holds C). Its gradient is
-  grad(S) / C = sum_k grad(S_k / C_k) C_k / C over micro-batches k, so each micro-batch's
-  mean-loss gradient is weighted by its own count C_k and the sum divided by C at the end:
-  the same update as the whole batch, to float tolerance, however unevenly the targets fall
-  (averaging micro-batch gradients with equal weights would not be). Tasks without a count
-  metric weigh micro-batches equally: exact for a mean over a fixed number of examples.
+  `task.loss` gives the summed loss S over C targets (C independent of the parameters;
+  `base.LossSum`), and the engine divides: the large batch's loss is S / max(C, 1). With
+  S = sum_k S_k and C = sum_k C_k over micro-batches k, its gradient is
+  sum_k grad(S_k) / max(C, 1): one weighted micro-step, the gradient of S_k / D, summed
+  over k. With one micro-batch (no scan: XLA's CPU convolutions inside a loop body were
+  ~40x slower, ResNet-18 step) D = max(C, 1) comes from the same call, which is the plain
+  gradient of the mean loss. With several, D is the large batch's max(C, 1), counted first
+  by a pass that computes only the counts (they do not depend on the parameters, so XLA
+  drops the model's forward from it); the update is the whole batch's to float tolerance
+  however unevenly the targets fall (averaging micro-batch means would not be). A loss of
+  several means (tuple of pairs, [T] arrays) is divided term by term the same way.
   Dropout keys are folded per micro-batch; BatchNorm statistics are those of each
-  micro-batch (the one place where accumulation differs from the large batch).
-  Metrics come back as (sum, count) over the whole batch; `loss` as (weighted mean, 1).
+  micro-batch, and in-batch negatives those of the micro-batch (the places where
+  accumulation differs from the large batch). Metrics come back as (sum, count) over the
+  whole batch; `loss` as the large batch's mean.
   """
-  accum, count_key = config.train.grad_accum, task.loss_count_metric
+  accum = config.train.grad_accum
 
-  def weighted_loss(model, batch, rng):
+  def objective(model, batch, rng, divisors):
     loss, metrics = task.loss(model, batch, rng)
-    weight = jnp.float32(1) if count_key is None else jax.lax.stop_gradient(metrics[count_key][1])
-    weight = weight.astype(jnp.float32)
-    return loss * weight, (loss, weight, metrics)
+    return base.divide_loss(loss, divisors), metrics
+
+  def micro_step(model, batch, rng, divisors=None):
+    (loss, metrics), grads = nnx.value_and_grad(objective, has_aux=True)(model, batch, rng, divisors)
+    return grads, loss, metrics
 
   def grad_fn(model, batch, rng):
-    if accum == 1:  # no scan: XLA's CPU convolutions inside a loop body were ~40x slower (ResNet-18 step)
-      (loss, metrics), grads = nnx.value_and_grad(task.loss, has_aux=True)(model, batch, jax.random.fold_in(rng, 0))
-      return grads, loss, metrics
+    if accum == 1:
+      return micro_step(model, batch, jax.random.fold_in(rng, 0))
     graph, params, rest = nnx.split(model, nnx.Param, ...)
+    micros, keys = micro_batches(batch, accum, mesh), jnp.arange(accum)
+    divisors = large_batch_divisors(task, model, micros, rng)
 
     def one(carry, inputs):
-      params, rest, grad_sum, weight_sum = carry  # params ride in the carry: scan-level values
+      params, rest, grad_sum = carry  # params ride in the carry: scan-level values
       micro, k = inputs
       m = nnx.merge(graph, params, rest)
-      grads, (loss, weight, metrics) = nnx.grad(weighted_loss, has_aux=True)(m, micro, jax.random.fold_in(rng, k))
+      grads, loss, metrics = micro_step(m, micro, jax.random.fold_in(rng, k), divisors)
       grad_sum = jax.tree.map(jnp.add, grad_sum, grads)
-      return (params, nnx.split(m, nnx.Param, ...)[2], grad_sum, weight_sum + weight), (loss * weight, metrics)
+      return (params, nnx.split(m, nnx.Param, ...)[2], grad_sum), (loss, metrics)
 
     zeros = jax.tree.map(jnp.zeros_like, params)
-    (_, rest, grad_sum, weight_sum), (weighted, metrics) = jax.lax.scan(
-        one, (params, rest, zeros, jnp.float32(0)), (micro_batches(batch, accum, mesh), jnp.arange(accum)))
+    (_, rest, grads), (losses, metrics) = jax.lax.scan(one, (params, rest, zeros), (micros, keys))
     nnx.update(model, rest)
-    weight_sum = jnp.maximum(weight_sum, 1e-9)
-    grads = jax.tree.map(lambda g: g / weight_sum, grad_sum)
-    metrics = jax.tree.map(lambda x: x.sum(0), metrics)
-    return grads, weighted.sum() / weight_sum, metrics
+    return grads, losses.sum(), jax.tree.map(lambda x: x.sum(0), metrics)
 
   return grad_fn
+
+
+def large_batch_divisors(task, model: nnx.Module, micros: dict[str, jax.Array], rng: jax.Array) -> tuple:
+  """max(C, 1) per loss term of the batch whose micro-batches are `micros` ([accum, B / accum, ...]).
+
+  Only the counts leave the pass, and they do not depend on the parameters: XLA drops the
+  model's forward (`tests/test_large_batches.py` checks its FLOPs). Dropout keys are those
+  of the micro-steps, the model a copy (its BatchNorm statistics are not updated).
+  """
+  graph, state = nnx.split(model)
+
+  def counts(inputs):
+    micro, k = inputs
+    loss, _ = task.loss(nnx.merge(graph, state, copy=True), micro, jax.random.fold_in(rng, k))
+    return base.loss_counts(loss)
+
+  accum = jax.tree.leaves(micros)[0].shape[0]
+  return jax.tree.map(lambda c: jnp.maximum(c.sum(0), 1.0), jax.lax.map(counts, (micros, jnp.arange(accum))))
 
 
 def make_train_step(task, run: RunState):

@@ -10,7 +10,7 @@ import abc
 import contextlib
 import os
 import time
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import grain
 import jax
@@ -29,11 +29,49 @@ from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
 
 Metrics = dict[str, tuple[jax.Array, jax.Array]]  # name -> (sum, count), summed over the batch
+#: A training loss as `Task.loss` returns it, for the engine to divide: a (sum, count) pair of
+#: float32 arrays of one shape (scalars, or [T] for a sum of T means), whose loss is
+#: `sum / max(count, 1)` summed over the elements; or a tuple of such pairs, their losses added.
+LossSum = Union[tuple[jax.Array, jax.Array], tuple[tuple[jax.Array, jax.Array], ...]]
 
 RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: the tokenizer the run trained with, written once
 #: the modules whose code chooses a cached tokenizer's training texts and trains it
 TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.release", "jddc.data.examples",
                   "jddc.data.corpora.common")
+
+
+def loss_terms(loss: LossSum) -> tuple[tuple[jax.Array, jax.Array], ...]:
+  """The (sum, count) pairs of a `Task.loss` result, checked: float32 arrays, one shape per pair."""
+  terms = loss if isinstance(loss, (tuple, list)) and loss and isinstance(loss[0], (tuple, list)) else (loss,)
+  for term in terms:
+    if not isinstance(term, (tuple, list)) or len(term) != 2:
+      what = type(term).__name__ + (f" of length {len(term)}" if isinstance(term, (tuple, list)) else "")
+      raise TypeError(f"Task.loss must return ((loss_sum, loss_count), metrics) or a tuple of such pairs; "
+                      f"got a loss term of type {what}")
+    total, count = term
+    if jnp.shape(total) != jnp.shape(count):
+      raise ValueError(f"Task.loss: loss_sum of shape {jnp.shape(total)} and loss_count of shape "
+                       f"{jnp.shape(count)} differ")
+    for name, value in (("loss_sum", total), ("loss_count", count)):
+      if jnp.result_type(value) != jnp.float32:
+        raise TypeError(f"Task.loss: {name} must be float32, got {jnp.result_type(value)}")
+  return tuple(terms)
+
+
+def loss_counts(loss: LossSum) -> tuple[jax.Array, ...]:
+  """Each term's count (no gradient flows through it)."""
+  return tuple(jax.lax.stop_gradient(count) for _, count in loss_terms(loss))
+
+
+def divide_loss(loss: LossSum, divisors: Optional[tuple[jax.Array, ...]] = None) -> jax.Array:
+  """float32[]: sum over terms and elements of loss_sum / divisor, the divisor
+  `max(loss_count, 1)` of this batch, or `divisors` (e.g. the counts of a larger batch)."""
+  terms = loss_terms(loss)
+  if divisors is None:
+    divisors = tuple(jnp.maximum(count, 1.0) for count in loss_counts(loss))
+  values = [total / divisor if jnp.ndim(total) == 0 else (total / divisor).sum()
+            for (total, _), divisor in zip(terms, divisors)]
+  return sum(values[1:], values[0])
 
 
 @contextlib.contextmanager
@@ -51,10 +89,6 @@ class Task(abc.ABC):
   #: validation metric used to keep the best checkpoint, and whether higher is better
   metric: str = "loss"
   metric_mode: str = "min"
-  #: the metric whose count is the denominator of `loss` (e.g. target tokens), so gradient
-  #: accumulation weights micro-batches by it and reproduces the whole batch's update; None:
-  #: the loss is a mean over a fixed number of examples and micro-batches weigh the same
-  loss_count_metric: Optional[str] = None
   #: False: nothing to train (Lead, LexRank); the engine skips the model and the loop and
   #: calls `evaluate(None, split, out_dir)` straight away
   trainable: bool = True
@@ -91,8 +125,15 @@ class Task(abc.ABC):
     """This process's slice of the training batches (numpy dicts), repeated forever."""
 
   @abc.abstractmethod
-  def loss(self, model: nnx.Module, batch: dict[str, jax.Array], rng: jax.Array) -> tuple[jax.Array, Metrics]:
-    """Mean training loss of a global batch, and (sum, count) metrics; `rng` for dropout. Traced under jit."""
+  def loss(self, model: nnx.Module, batch: dict[str, jax.Array], rng: jax.Array) -> tuple[LossSum, Metrics]:
+    """The training loss of a batch as `((loss_sum, loss_count), metrics)`; `rng` for dropout. Traced under jit.
+
+    The engine divides (`divide_loss`): the loss is `loss_sum / max(loss_count, 1)`, where
+    `loss_count` (target tokens, examples, links, ...) does not depend on the parameters and
+    adds up over the rows of a batch, so gradient accumulation reproduces the whole batch's
+    gradient exactly. A loss that adds means over different counts returns a tuple of pairs
+    (or [T] arrays for T means). `metrics` are (sum, count) pairs summed over the batch.
+    """
 
   @abc.abstractmethod
   def evaluate(self, model: nnx.Module, split: str, out_dir: Optional[str]) -> dict[str, float]:

@@ -123,7 +123,7 @@ class BertSumTask(base.Task):
                    *self._image_args(batch), deterministic=False, rngs=nnx.Rngs(dropout=rng))
     kl, nll, count = bertsum.label_smoothed_loss(logits, batch["targets"], batch["target_mask"],
                                                  self.config.model.label_smoothing, self.tokenizer.pad_id)
-    return kl / jnp.maximum(count, 1.0), {"token_nll": (nll, count)}
+    return (kl, count), {"token_nll": (nll, count)}
 
   def count_tokens(self, batch) -> int:
     return int(batch["src_mask"].sum() + batch["target_mask"].sum())

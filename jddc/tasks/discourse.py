@@ -46,8 +46,14 @@ def relation_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
 
 
 def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Optional[jax.Array],
-                gold_structure: bool) -> tuple[jax.Array, dict]:
-  """The module docstring's loss, and (sum, count) metrics: link/relation loss and accuracy."""
+                gold_structure: bool) -> tuple[base.LossSum, dict]:
+  """The module docstring's loss, and (sum, count) metrics: link/relation loss and accuracy.
+
+  The loss is two sums over steps of per-step means, as `base.LossSum` pairs of float32[N]
+  (per step j: summed NLL, count): links over the dialogues running at j, relations over the
+  gold links into j. Their counts add up over dialogues, so gradient accumulation divides
+  by the whole batch's count at each step, as the large batch does.
+  """
   w = model.config.max_edu_dist
   out = model(batch, gold_structure=gold_structure, rng=rng)
   logits = out["link_logits"]  # [B, N, W]
@@ -60,8 +66,7 @@ def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Opti
   index = jnp.clip(target - j + w, 0, w - 1)
   link_nll = -jnp.take_along_axis(jax.nn.log_softmax(logits, -1), index[..., None], -1)[..., 0]
   link_nll = jnp.where(has_target, link_nll, 0.0)
-  per_step = active.sum(0)
-  link_loss = (link_nll.sum(0) / jnp.maximum(per_step, 1)).sum()
+  link_loss = (link_nll.sum(0), active.sum(0).astype(jnp.float32))
 
   rel_logits = model.relation_logits(out, batch["rel_parents"], batch["rel_children"])  # [B, L, R]
   labels = batch["rel_labels"]
@@ -71,7 +76,7 @@ def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Opti
   children = jnp.clip(batch["rel_children"], 0, n - 1).ravel()
   step_sum = jax.ops.segment_sum(rel_nll.ravel(), children, num_segments=n)
   step_count = jax.ops.segment_sum(rel_mask.ravel().astype(jnp.float32), children, num_segments=n)
-  rel_loss = (step_sum / jnp.maximum(step_count, 1.0)).sum()
+  rel_loss = (step_sum, step_count)
 
   link_hit = (jnp.argmax(logits, -1) == index) & has_target & (gold >= 0)
   rel_hit = (jnp.argmax(rel_logits, -1) == labels) & rel_mask
@@ -79,7 +84,7 @@ def parser_loss(model: ds.DeepSequential, batch: dict[str, jax.Array], rng: Opti
   metrics = {"link_loss": (link_nll.sum(), f32(has_target)), "relation_loss": (rel_nll.sum(), f32(rel_mask)),
              "link_accuracy": (f32(link_hit), f32(has_target & (gold >= 0))),
              "relation_accuracy": (f32(rel_hit), f32(rel_mask))}
-  return link_loss + rel_loss, metrics
+  return (link_loss, rel_loss), metrics
 
 
 class DiscourseTask(base.Task):

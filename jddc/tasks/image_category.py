@@ -115,9 +115,10 @@ class ImageCategoryTask(base.Task):
     del rng  # no dropout
     logits, fact_logits = model(batch["image"], train=True)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-    loss = ce.mean()
-    metrics = {"category_loss": (ce.sum(), jnp.float32(ce.shape[0])),
-               "accuracy": ((logits.argmax(-1) == batch["label"]).sum(), jnp.float32(ce.shape[0]))}
+    examples = jnp.float32(ce.shape[0])
+    loss = ((ce.sum(), examples),)  # the category's mean over examples, plus the facts' over present facts
+    metrics = {"category_loss": (ce.sum(), examples),
+               "accuracy": ((logits.argmax(-1) == batch["label"]).sum(), examples)}
     if fact_logits:
       fact_terms = []
       for k, fl in enumerate(fact_logits):
@@ -126,9 +127,9 @@ class ImageCategoryTask(base.Task):
         fce = optax.softmax_cross_entropy_with_integer_labels(fl, jnp.maximum(labels, 0))
         fact_terms.append((jnp.where(present, fce, 0.0).sum(), present.sum()))
       total = sum(s for s, _ in fact_terms)
-      count = sum(n for _, n in fact_terms)
-      loss = loss + total / jnp.maximum(count, 1)
-      metrics["fact_loss"] = (total, count.astype(jnp.float32))
+      count = sum(n for _, n in fact_terms).astype(jnp.float32)
+      loss += ((total, count),)
+      metrics["fact_loss"] = (total, count)
     return loss, metrics
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:

@@ -29,7 +29,6 @@ RUN_TOKENIZER = base.RUN_TOKENIZER  # <workdir>/tokenizer: the tokenizer the run
 class ResponseTask(base.Task):
   metric = "bleu"
   metric_mode = "max"
-  loss_count_metric = "token_loss"
   throughput_unit = "tokens"
 
   #: what the row generates: the example type read, the message groups that form the
@@ -99,7 +98,7 @@ class ResponseTask(base.Task):
   def loss(self, model, batch, rng):
     logits = model(batch["tokens"], deterministic=False, rngs=nnx.Rngs(dropout=rng), **self._image_kwargs(batch))
     total, count = gpt2.lm_loss(logits, batch["tokens"], batch["loss_mask"])
-    return total / jnp.maximum(count, 1.0), {"token_loss": (total, count)}
+    return (total, count), {"token_loss": (total, count)}
 
   def count_tokens(self, batch) -> int:
     return int(batch["tokens"].size)

@@ -138,7 +138,7 @@ class RetrievalTask(base.Task):
                                        rngs=rngs)
     loss, correct = transresnet.in_batch_loss(dialogues, responses)
     n = jnp.float32(loss.shape[0])
-    return loss.mean(), {"in_batch_loss": (loss.sum(), n), "in_batch_hits1": (100.0 * correct.sum(), n)}
+    return (loss.sum(), n), {"in_batch_loss": (loss.sum(), n), "in_batch_hits1": (100.0 * correct.sum(), n)}
 
   # -- evaluation ------------------------------------------------------------
 

@@ -139,7 +139,7 @@ class RewriteClsTask(base.Task):
     logits = self.logits(model, batch, train=True, rng=rng)
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
     n = jnp.float32(ce.shape[0])
-    return ce.mean(), {"xent": (ce.sum(), n), "accuracy": ((logits.argmax(-1) == batch["label"]).sum(), n)}
+    return (ce.sum(), n), {"xent": (ce.sum(), n), "accuracy": ((logits.argmax(-1) == batch["label"]).sum(), n)}
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)

@@ -147,7 +147,8 @@ class PointerGeneratorTask(base.Task):
     nll, coverage = pgn.losses(out, batch["src_ext_ids"], batch["targets"], batch["target_mask"])
     weight = self.config.model.coverage_loss_weight
     count = jnp.float32(nll.shape[0])
-    return (nll + weight * coverage).mean(), {"nll": (nll.sum(), count), "coverage_loss": (coverage.sum(), count)}
+    return ((nll + weight * coverage).sum(), count), {"nll": (nll.sum(), count),
+                                                      "coverage_loss": (coverage.sum(), count)}
 
   def count_tokens(self, batch) -> int:
     return int(batch["src_mask"].sum() + batch["target_mask"].sum())
