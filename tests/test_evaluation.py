@@ -184,7 +184,7 @@ def test_an_evaluator_row_takes_the_trained_rows_prepare_and_results_path(data_c
   it through `train.prepare` (process 0 first) and writes the results file a trained row's final
   evaluation writes; `--mode=eval` and `--mode=predict` take the same preparation."""
   from jddc import train
-  cls = get_task("summary_lead")
+  cls = get_task("summary_extractive")  # the task of configs/summary_lead.py
   assert issubclass(cls, base.Evaluator) and not cls.trainable
   assert not any(hasattr(cls, name) for name in ("make_model", "loss", "train_dataset"))
   prepared = []
