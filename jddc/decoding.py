@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -303,25 +303,94 @@ def beam_search(step_fn: StepFn, state: Any, first_logits: jax.Array, *, beam_si
 
 
 @dataclasses.dataclass(frozen=True)
-class _Options:
+class DecodeOptions:
+  """What every decoder (GPT-2, BERTSUMABS, the Pointer-Generator) decodes with; static under jit.
+
+  Fields as in `generate` and `beam_search`. `bos_id` is the first decoder input of the
+  encoder-decoder models (GPT-2 continues its prompt and ignores it); `cache_dtype` is GPT-2's
+  KV cache dtype (None: the model's compute dtype). `beam_size` and `length_penalty` apply to
+  method "beam" only, `temperature`, `top_k` and `top_p` to "sample" only.
+  """
   max_new_tokens: int
   eos_id: Optional[int]
-  pad_id: int
-  method: str
-  temperature: float
-  top_k: int
-  top_p: float
-  banned_ids: tuple[int, ...]
-  min_new_tokens: int
-  no_repeat_ngram: int
-  beam_size: int
-  length_penalty: float
-  cache_dtype: Any
+  pad_id: int = 0
+  bos_id: Optional[int] = None
+  method: str = "greedy"
+  temperature: float = 1.0
+  top_k: int = 0
+  top_p: float = 1.0
+  banned_ids: tuple[int, ...] = ()
+  min_new_tokens: int = 0
+  no_repeat_ngram: int = 0
+  beam_size: int = 4
+  length_penalty: float = 0.0
+  cache_dtype: Any = None
+
+  #: the keys of a config's `decode` section (`configs/common.py:decoding`), each a field here
+  CONFIG_KEYS: ClassVar[tuple[str, ...]] = ("method", "top_k", "top_p", "temperature", "max_new_tokens",
+                                            "beam_size", "length_penalty", "no_repeat_ngram", "min_new_tokens")
+
+  def __post_init__(self):
+    if self.method not in METHODS:
+      raise ValueError(f"decode.method: unknown decoding method {self.method!r}; expected one of {METHODS}")
+    if self.max_new_tokens < 1:
+      raise ValueError(f"decode.max_new_tokens must be >= 1, got {self.max_new_tokens}")
+    if self.method == "beam" and self.beam_size < 1:
+      raise ValueError(f"decode.beam_size must be >= 1, got {self.beam_size}")
+    for name, kind in (("banned_ids", lambda ids: tuple(int(i) for i in ids)), ("temperature", float),
+                       ("top_p", float), ("length_penalty", float), ("top_k", int), ("beam_size", int),
+                       ("max_new_tokens", int), ("min_new_tokens", int), ("no_repeat_ngram", int)):
+      object.__setattr__(self, name, kind(getattr(self, name)))  # equal options hash equal: one compilation
+
+  @classmethod
+  def from_config(cls, decode: Mapping[str, Any], tokenizer: Any, *, seq2seq: bool) -> "DecodeOptions":
+    """The options of a config's `decode` section (every key of `CONFIG_KEYS`) with the
+    tokenizer's ids: the one place that maps `config.decode` to decoding arguments.
+
+    Args:
+      decode: `config.decode`; a key outside `CONFIG_KEYS` is an error naming it.
+      tokenizer: a `jddc.data.tokenizers.Tokenizer`.
+      seq2seq: True for the encoder-decoder summarizers (start at `bos_id`, end at `eos_id`,
+        never produce unk, pad or bos); False for GPT-2 (ends at `[SEP]`, never produces `[UNK]`).
+    """
+    unknown = sorted(set(decode) - set(cls.CONFIG_KEYS))
+    missing = sorted(set(cls.CONFIG_KEYS) - set(decode))
+    if unknown or missing:
+      raise ValueError(f"config.decode: unknown keys {unknown}, missing keys {missing}; "
+                       f"expected {list(cls.CONFIG_KEYS)}")
+    d = dict(decode)
+    if seq2seq:
+      ids = dict(bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
+                 banned_ids=(tokenizer.unk_id, tokenizer.pad_id, tokenizer.bos_id))
+    else:
+      ids = dict(eos_id=tokenizer.sep_id, banned_ids=(tokenizer.unk_id,))
+    return cls(max_new_tokens=int(d["max_new_tokens"]), pad_id=tokenizer.pad_id, method=d["method"],
+               temperature=float(d["temperature"]), top_k=int(d["top_k"]), top_p=float(d["top_p"]),
+               min_new_tokens=int(d["min_new_tokens"]), no_repeat_ngram=int(d["no_repeat_ngram"]),
+               beam_size=int(d["beam_size"]), length_penalty=float(d["length_penalty"]), **ids)
+
+  @classmethod
+  def given(cls, options: Optional["DecodeOptions"], fields: dict[str, Any]) -> "DecodeOptions":
+    """`options`, or options built from keyword `fields` (a decoder's keyword form); not both."""
+    if options is not None and fields:
+      raise TypeError(f"pass DecodeOptions or keyword options, not both (got {sorted(fields)})")
+    return options if options is not None else cls(**fields)
+
+  def normalized(self) -> "DecodeOptions":
+    """These options with the fields the method does not read at their defaults (one
+    compiled decoder for all values of an unused option)."""
+    return dataclasses.replace(self, beam_size=self.beam_size if self.method == "beam" else 0,
+                               length_penalty=self.length_penalty if self.method == "beam" else 0.0)
+
+  def common(self) -> dict[str, Any]:
+    """The keyword arguments `generate` and `beam_search` share."""
+    return dict(max_new_tokens=self.max_new_tokens, eos_id=self.eos_id, pad_id=self.pad_id,
+                banned_ids=self.banned_ids, min_new_tokens=self.min_new_tokens, no_repeat_ngram=self.no_repeat_ngram)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "options"))
 def _gpt2_generate(graphdef, state, tokens, prompt_lengths, image_features, image_positions, rng,
-                   options: _Options):
+                   options: DecodeOptions):
   model = nnx.merge(graphdef, state)
   batch, prompt_len = tokens.shape
   o = options
@@ -337,56 +406,42 @@ def _gpt2_generate(graphdef, state, tokens, prompt_lengths, image_features, imag
     logits, cache = model.decode(token[:, None], cache, positions=positions[:, None])
     return logits[:, 0], (cache, positions + 1)
 
-  common = dict(max_new_tokens=o.max_new_tokens, eos_id=o.eos_id, pad_id=o.pad_id, banned_ids=o.banned_ids,
-                min_new_tokens=o.min_new_tokens, no_repeat_ngram=o.no_repeat_ngram)
   state = (cache, prompt_lengths.astype(jnp.int32))
   if o.method == "beam":
     return beam_search(step_fn, state, first_logits, beam_size=o.beam_size, length_penalty=o.length_penalty,
-                       **common)
+                       **o.common())
   return generate(step_fn, state, first_logits, method=o.method, rng=rng, temperature=o.temperature,
-                  top_k=o.top_k, top_p=o.top_p, return_scores=True, **common)
+                  top_k=o.top_k, top_p=o.top_p, return_scores=True, **o.common())
 
 
-def gpt2_generate(model: Any, tokens: jax.Array, prompt_lengths: jax.Array, *,
-                  image_features: Optional[jax.Array] = None, image_positions: Optional[jax.Array] = None,
-                  max_new_tokens: int, eos_id: Optional[int], pad_id: int = 0, method: str = "greedy",
-                  rng: Optional[jax.Array] = None, temperature: float = 1.0, top_k: int = 0,
-                  top_p: float = 1.0, banned_ids: Sequence[int] = (), min_new_tokens: int = 0,
-                  no_repeat_ngram: int = 0, beam_size: int = 4, length_penalty: float = 0.0,
-                  cache_dtype: Any = None, return_scores: bool = False):
+def gpt2_generate(model: Any, tokens: jax.Array, prompt_lengths: jax.Array, options: Optional[DecodeOptions] = None,
+                  *, image_features: Optional[jax.Array] = None, image_positions: Optional[jax.Array] = None,
+                  rng: Optional[jax.Array] = None, return_scores: bool = False, **fields):
   """Continues right-padded GPT-2 prompts (module docstring); one jitted call.
 
   Args:
     model: a `jddc.models.gpt2.GPT2`, or its `(graphdef, state)` from `nnx.split`.
     tokens: int32[B, P] prompts, row b in `tokens[b, :prompt_lengths[b]]`, then padding.
     prompt_lengths: int32[B], each at least 1; P + max_new_tokens <= n_positions.
+    options: the `DecodeOptions` (static: a new value compiles); or give its fields as
+      keywords (`max_new_tokens=..., eos_id=..., method=...`).
     image_features, image_positions: float[B, I, F] and int32[B, I] (-1 = none) for the
       `[IMG]` placeholders in the prompts, as in `GPT2.__call__`.
-    max_new_tokens, eos_id, pad_id, rng, temperature, top_k, top_p, banned_ids,
-      min_new_tokens, no_repeat_ngram: as in `generate`; all but `rng` are static (a new
-      value compiles).
-    method: 'greedy', 'sample' or 'beam'.
-    beam_size, length_penalty: for method 'beam' (`beam_search`).
-    cache_dtype: KV cache dtype; None: the model's compute dtype.
+    rng: PRNG key for method 'sample' (traced).
     return_scores: also return float32[B] scores (module docstring).
 
   Returns:
     int32[B, max_new_tokens] tokens and int32[B] lengths (see `generate`), and the
     float32[B] scores with `return_scores`.
   """
+  options = DecodeOptions.given(options, fields)
   graphdef, state = nnx.split(model) if isinstance(model, nnx.Module) else model
-  _check_method(method, rng)
+  _check_method(options.method, rng)
   n_positions = state["wpe"]["embedding"].shape[0]
-  if tokens.shape[1] + max_new_tokens > n_positions:
-    raise ValueError(f"prompt length {tokens.shape[1]} + max_new_tokens {max_new_tokens} exceeds "
+  if tokens.shape[1] + options.max_new_tokens > n_positions:
+    raise ValueError(f"prompt length {tokens.shape[1]} + max_new_tokens {options.max_new_tokens} exceeds "
                      f"n_positions {n_positions}; truncate the prompts from the left")
-  if method == "beam" and beam_size < 1:
-    raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-  options = _Options(max_new_tokens, eos_id, pad_id, method, float(temperature), int(top_k),
-                     float(top_p), tuple(int(i) for i in banned_ids), int(min_new_tokens),
-                     int(no_repeat_ngram), int(beam_size) if method == "beam" else 0,
-                     float(length_penalty) if method == "beam" else 0.0, cache_dtype)
   tokens, lengths, scores = _gpt2_generate(
       graphdef, state, jnp.asarray(tokens, jnp.int32), jnp.asarray(prompt_lengths, jnp.int32),
-      image_features, image_positions, jax.random.key(0) if rng is None else rng, options=options)
+      image_features, image_positions, jax.random.key(0) if rng is None else rng, options=options.normalized())
   return (tokens, lengths, scores) if return_scores else (tokens, lengths)

@@ -20,9 +20,8 @@ import jax
 import ml_collections
 import numpy as np
 from etils import epath
-from flax import nnx
 
-from jddc import checkpointing, sharding, train
+from jddc import checkpointing, evaluation, sharding, train
 from jddc.data import pipeline
 from jddc.tasks import get_task
 
@@ -82,6 +81,6 @@ def image_features(extractor_dir: str, image_paths: Sequence[str],
   size = task.config.data.image_size
   pixels = np.stack([pipeline.load_pixels(os.path.dirname(os.path.abspath(p)), os.path.basename(p), size)
                      for p in image_paths])
-  extract = nnx.jit(lambda m, images: m.features(images, train=False))
+  extract = evaluation.jit_model(lambda m, images: m.features(images, train=False))
   rows = [np.asarray(extract(model, pixels[i:i + batch_size])) for i in range(0, len(pixels), batch_size)]
   return {os.path.basename(p): i for i, p in enumerate(image_paths)}, np.concatenate(rows)

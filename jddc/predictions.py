@@ -7,6 +7,7 @@ temporary file beside it, renamed when the last row is written (`fsutil.atomic_f
 from __future__ import annotations
 
 import json
+import os
 from typing import Iterable
 
 from jddc import faults, fsutil
@@ -20,3 +21,8 @@ def write(path: str, rows: Iterable[dict]) -> None:
       if i == 0:
         f.flush()
         faults.point("eval.during_final")
+
+
+def path(out_dir: str, split: str) -> str:
+  """Where an evaluation of `split` writes its predictions: `<out_dir>/predictions_<split>.jsonl`."""
+  return os.path.join(out_dir, f"predictions_{split}.jsonl")

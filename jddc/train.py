@@ -323,8 +323,12 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   if _is_main():
     for folder in (workdir, os.path.join(workdir, EVAL_DIR)):  # temporary files of a killed writer
       fsutil.sweep_leftovers(folder)
-  if not get_task(config.task).trainable:
-    return evaluate_untrained(config, workdir, config.eval.split, "train")
+  if not get_task(config.task).trainable:  # an Evaluator: its final evaluation is the whole run
+    task = prepare_data(config, workdir)
+    t_eval = time.perf_counter()
+    results = write_evaluation(task, None, workdir, config.eval.split, "train", best_step=0)
+    log("[final evaluation] %.1f s", time.perf_counter() - t_eval)
+    return results
   task, mesh, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   data = iter(task.train_dataset(jax.process_index(), jax.process_count()))
@@ -386,27 +390,35 @@ def _results(metrics: dict, split: str, best_step: int, overrides: Optional[dict
   return results
 
 
+def write_evaluation(task, model: Optional[nnx.Module], workdir: str, split: str, mode: str, best_step: int,
+                     overrides: Optional[dict] = None) -> dict:
+  """The one evaluation a run records: `task.evaluate(model, split, ...)` (model None for an
+  `Evaluator`), its predictions beside the results file of `mode` (`results_path`), which
+  holds the metrics, `split` and `best_step` (0 for an Evaluator)."""
+  path = results_path(workdir, split, mode)
+  metrics = task.evaluate(model, split, os.path.dirname(path) if _is_main() else None)
+  results = _results(metrics, split, best_step, overrides)
+  write_results(path, results)
+  return results
+
+
 def evaluate_best(task, run: RunState, ckpt: checkpointing.Checkpointer, workdir: str, split: str,
                   mode: str = "train", overrides: Optional[dict] = None) -> dict:
-  """Evaluates the best checkpoint on `split`; writes predictions and the results file of `mode`
-  (`results_path`)."""
-  out_dir = os.path.dirname(results_path(workdir, split, mode))
+  """Evaluates the best checkpoint on `split` (`write_evaluation`)."""
   with jax.set_mesh(run.mesh), sharding.use_rules(run.rules):
     model = run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
-    metrics = task.evaluate(model, split, out_dir if _is_main() else None)
-  results = _results(metrics, split, ckpt.best_step(), overrides)
-  write_results(results_path(workdir, split, mode), results)
-  return results
+    return write_evaluation(task, model, workdir, split, mode, ckpt.best_step(), overrides)
 
 
 def evaluate(config: ml_collections.ConfigDict, workdir: str, split: Optional[str] = None) -> dict:
   """`--mode=eval`: the best checkpoint of a finished (or interrupted) run on a split, written to
-  `eval/results_<split>.json` (never over the training's `results.json`)."""
+  `eval/results_<split>.json` (never over the training's `results.json`); an Evaluator's
+  evaluation of the split (`best_step` 0)."""
   split = split or config.eval.split
   trainable = get_task(config.task).trainable
   overrides = run_identity.check_for_evaluation(config, workdir, "eval", required=trainable)
   if not trainable:
-    return evaluate_untrained(config, workdir, split, "eval", overrides)
+    return write_evaluation(prepare_data(config, workdir), None, workdir, split, "eval", 0, overrides)
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
   try:
@@ -415,30 +427,14 @@ def evaluate(config: ml_collections.ConfigDict, workdir: str, split: Optional[st
     ckpt.close()
 
 
-def evaluate_untrained(config: ml_collections.ConfigDict, workdir: str, split: str, mode: str = "train",
-                       overrides: Optional[dict] = None) -> dict:
-  """A task with nothing to train (`Task.trainable` False): evaluates it on `split`, writes the
-  results file of `mode` (`results_path`)."""
-  os.makedirs(workdir, exist_ok=True)
-  task = get_task(config.task)(config, workdir)
-  task.prepare()
-  t_eval = time.perf_counter()
-  path = results_path(workdir, split, mode)
-  metrics = task.evaluate(None, split, os.path.dirname(path) if _is_main() else None)
-  log("[final evaluation] %.1f s", time.perf_counter() - t_eval)
-  results = _results(metrics, split, 0, overrides)
-  write_results(path, results)
-  return results
-
-
 def load_model(config: ml_collections.ConfigDict, workdir: str):
   """(task, model) of a run's best checkpoint, for predict mode and feature extraction; model None
-  for a task with nothing to train."""
+  for an Evaluator (prepared as a task is: `prepare`, process 0 first)."""
   trainable = get_task(config.task).trainable
   run_identity.check_for_evaluation(config, workdir, "predict", required=trainable)
   if not trainable:
     task = get_task(config.task)(config, workdir)
-    task.prepare()
+    prepare(task)
     return task, None
   task, _, run = setup(config, workdir)
   ckpt = _checkpointer(task, config, workdir)
@@ -447,4 +443,3 @@ def load_model(config: ml_collections.ConfigDict, workdir: str):
       return task, run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
   finally:
     ckpt.close()
-

@@ -7,6 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
+from jddc import decoding
 from jddc.models import bert, bertsum
 
 
@@ -85,8 +86,8 @@ def test_image_features_enter_at_img_tokens():
 def test_beam_search_returns_well_formed_summaries():
   model = _model()
   src, mask, segments = _sources()
-  options = bertsum.DecodeOptions(max_new_tokens=6, bos_id=2, eos_id=3, pad_id=0, banned_ids=(0, 2),
-                                  min_new_tokens=2, beam_size=3, length_penalty=0.95, no_repeat_ngram=2)
+  options = decoding.DecodeOptions(max_new_tokens=6, bos_id=2, eos_id=3, pad_id=0, banned_ids=(0, 2), method="beam",
+                                   min_new_tokens=2, beam_size=3, length_penalty=0.95, no_repeat_ngram=2)
   tokens, lengths = bertsum.generate(model, src, mask, segments, options=options)
   tokens, lengths = np.asarray(tokens), np.asarray(lengths)
   assert tokens.shape == (2, 6) and ((lengths >= 2) & (lengths <= 6)).all()

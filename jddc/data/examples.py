@@ -10,7 +10,7 @@ and `speakers` (0 customer, 1 agent).
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from jddc.data import schema
 from jddc.data.errors import DataError
@@ -19,12 +19,32 @@ EXAMPLE_TYPES = ("response", "rewrite", "discourse", "summary", "image_category"
 CUSTOMER, AGENT = 0, 1
 
 
+class GroupKeys(NamedTuple):
+  """The keys of one message group's three parallel lists in an example."""
+  texts: str
+  images: str
+  speakers: str
+
+
+def group_keys(prefix: str = "") -> GroupKeys:
+  """The keys of message group `prefix` ("" for a whole dialogue, "context_", "query_"):
+  `{prefix}texts`, `{prefix}images`, `{prefix}speakers`."""
+  return GroupKeys(f"{prefix}texts", f"{prefix}images", f"{prefix}speakers")
+
+
+def group_messages(example: dict, prefix: str = "") -> Iterator[tuple]:
+  """(text, image, speaker) of each message of group `prefix` of an example, in order."""
+  keys = group_keys(prefix)
+  return zip(example[keys.texts], example[keys.images], example[keys.speakers])
+
+
 def dialogue_fields(messages, prefix: str = "") -> dict:
-  """Parallel lists for a run of messages: {prefix}texts, {prefix}images, {prefix}speakers."""
+  """Parallel lists for a run of messages, under `group_keys(prefix)`."""
+  keys = group_keys(prefix)
   return {
-      f"{prefix}texts": [m.text or "" for m in messages],
-      f"{prefix}images": [m.image or "" for m in messages],
-      f"{prefix}speakers": [AGENT if m.is_agent else CUSTOMER for m in messages],
+      keys.texts: [m.text or "" for m in messages],
+      keys.images: [m.image or "" for m in messages],
+      keys.speakers: [AGENT if m.is_agent else CUSTOMER for m in messages],
   }
 
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional
 import grain
 import numpy as np
 
+from jddc.data import examples as examples_lib
 from jddc.data import images as images_lib
 from jddc.data import release as release_lib
 from jddc.data.tokenizers import Tokenizer
@@ -84,7 +85,7 @@ def target_marker_id(tok: Tokenizer, marker: str) -> int:
 
 def _messages(example: dict, prefixes: tuple[str, ...]):
   for prefix in prefixes:
-    yield from zip(example[f"{prefix}texts"], example[f"{prefix}images"], example[f"{prefix}speakers"])
+    yield from examples_lib.group_messages(example, prefix)
 
 
 def encode_dialogue(example: dict, tok: Tokenizer, config: PipelineConfig,

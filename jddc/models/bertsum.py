@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -241,48 +241,37 @@ def label_smoothed_loss(logits: jax.Array, targets: jax.Array, mask: jax.Array, 
   return (kl * weight).sum(), (nll * weight).sum(), weight.sum()
 
 
-@dataclasses.dataclass(frozen=True)
-class DecodeOptions:
-  max_new_tokens: int
-  bos_id: int
-  eos_id: int
-  pad_id: int
-  banned_ids: tuple[int, ...] = ()
-  min_new_tokens: int = 0
-  method: str = "beam"  # or "greedy"
-  beam_size: int = 5
-  length_penalty: float = 0.0
-  no_repeat_ngram: int = 0
-
-
 @functools.partial(jax.jit, static_argnames=("graphdef", "options"))
-def _generate(graphdef, state, src, src_mask, segments, image_features, image_positions, options: DecodeOptions):
+def _generate(graphdef, state, src, src_mask, segments, image_features, image_positions,
+              options: decoding.DecodeOptions):
   model = nnx.merge(graphdef, state)
   cache = model.start_decoding(src, src_mask, segments, image_features, image_positions,
                                slots=options.max_new_tokens + 1)
   bos = jnp.full((src.shape[0],), options.bos_id, jnp.int32)
   first_logits, cache = model.decode_step(bos, cache)
-  common = dict(max_new_tokens=options.max_new_tokens, eos_id=options.eos_id, pad_id=options.pad_id,
-                banned_ids=options.banned_ids, min_new_tokens=options.min_new_tokens,
-                no_repeat_ngram=options.no_repeat_ngram)
   if options.method == "beam":
     tokens, lengths, _ = decoding.beam_search(model.decode_step, cache, first_logits, beam_size=options.beam_size,
-                                              length_penalty=options.length_penalty, **common)
+                                              length_penalty=options.length_penalty, **options.common())
     return tokens, lengths
-  return decoding.generate(model.decode_step, cache, first_logits, method="greedy", **common)
+  return decoding.generate(model.decode_step, cache, first_logits, method="greedy", **options.common())
 
 
 def generate(model: Any, src: jax.Array, src_mask: jax.Array, segments: jax.Array,
-             image_features: Optional[jax.Array] = None, image_positions: Optional[jax.Array] = None, *,
-             options: DecodeOptions) -> tuple[jax.Array, jax.Array]:
+             image_features: Optional[jax.Array] = None, image_positions: Optional[jax.Array] = None,
+             options: Optional[decoding.DecodeOptions] = None, **fields) -> tuple[jax.Array, jax.Array]:
   """Summaries int32[B, max_new_tokens] and their lengths int32[B] (beam search or greedy, jitted).
 
-  `model` is a `BertSumAbs` or its `(graphdef, state)`; inputs as `BertSumAbs.encode`.
+  `model` is a `BertSumAbs` or its `(graphdef, state)`; inputs as `BertSumAbs.encode`;
+  `options` a `jddc.decoding.DecodeOptions` with `bos_id` set (or its fields as keywords).
   """
+  options = decoding.DecodeOptions.given(options, fields)
   if options.method not in ("greedy", "beam"):
     raise ValueError(f"BERTSUMABS decoding: method {options.method!r}; expected 'greedy' or 'beam'")
+  if options.bos_id is None:
+    raise ValueError("BERTSUMABS decoding needs DecodeOptions.bos_id (the first decoder input)")
   graphdef, state = nnx.split(model) if isinstance(model, nnx.Module) else model
-  return _generate(graphdef, state, src, src_mask, segments, image_features, image_positions, options=options)
+  return _generate(graphdef, state, src, src_mask, segments, image_features, image_positions,
+                   options=options.normalized())
 
 
 def noam(base_lr: float, warmup: int):

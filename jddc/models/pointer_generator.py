@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -253,22 +253,8 @@ def losses(out: StepOutput, ext_ids: jax.Array, targets: jax.Array,
   return (nll * mask).sum(-1) / steps, (coverage * mask).sum(-1) / steps
 
 
-@dataclasses.dataclass(frozen=True)
-class _Options:
-  max_new_tokens: int
-  bos_id: int
-  eos_id: int
-  pad_id: int
-  banned_ids: tuple[int, ...]
-  min_new_tokens: int
-  method: str
-  beam_size: int
-  length_penalty: float
-  no_repeat_ngram: int
-
-
 @functools.partial(jax.jit, static_argnames=("graphdef", "options"))
-def _generate(graphdef, state, src_ids, src_ext_ids, src_mask, options: _Options):
+def _generate(graphdef, state, src_ids, src_ext_ids, src_mask, options: decoding.DecodeOptions):
   model = nnx.merge(graphdef, state)
   enc, dec_state = model.encode(src_ids, src_ext_ids, src_mask)
   extended_size = model.config.vocab_size + src_ids.shape[1]
@@ -281,38 +267,32 @@ def _generate(graphdef, state, src_ids, src_ext_ids, src_mask, options: _Options
 
   bos = jnp.full((src_ids.shape[0],), options.bos_id, jnp.int32)
   first_logits, state = step_fn(bos, (enc, dec_state))
-  common = dict(max_new_tokens=options.max_new_tokens, eos_id=options.eos_id, pad_id=options.pad_id,
-                banned_ids=options.banned_ids, min_new_tokens=options.min_new_tokens,
-                no_repeat_ngram=options.no_repeat_ngram)
   if options.method == "beam":
     tokens, lengths, _ = decoding.beam_search(step_fn, state, first_logits, beam_size=options.beam_size,
-                                              length_penalty=options.length_penalty, **common)
+                                              length_penalty=options.length_penalty, **options.common())
     return tokens, lengths
-  return decoding.generate(step_fn, state, first_logits, method="greedy", **common)
+  return decoding.generate(step_fn, state, first_logits, method="greedy", **options.common())
 
 
-def generate(model: Any, src_ids: jax.Array, src_ext_ids: jax.Array, src_mask: jax.Array, *,
-             max_new_tokens: int, bos_id: int, eos_id: int, pad_id: int = 0, banned_ids: Sequence[int] = (),
-             min_new_tokens: int = 0, method: str = "greedy", beam_size: int = 4, length_penalty: float = 0.0,
-             no_repeat_ngram: int = 0) -> tuple[jax.Array, jax.Array]:
+def generate(model: Any, src_ids: jax.Array, src_ext_ids: jax.Array, src_mask: jax.Array,
+             options: Optional[decoding.DecodeOptions] = None, **fields) -> tuple[jax.Array, jax.Array]:
   """Summaries in extended ids: `jddc.decoding.generate` (greedy) or `beam_search` over
   `PointerGenerator.step` (whose state, encoder outputs included, has the row on axis 0), jitted.
 
   Args:
     model: a `PointerGenerator` or its `(graphdef, state)`.
     src_ids, src_ext_ids, src_mask: int32[B, L] as in `PointerGenerator.encode`.
-    max_new_tokens, eos_id, pad_id, banned_ids, min_new_tokens, no_repeat_ngram: as in
-      `jddc.decoding.generate`.
-    bos_id: the first decoder input.
-    method: "greedy" or "beam" (`beam_size`, `length_penalty` as in `jddc.decoding.beam_search`).
+    options: a `jddc.decoding.DecodeOptions` with `bos_id` (the first decoder input) and
+      method "greedy" or "beam"; or its fields as keywords.
 
   Returns:
     int32[B, max_new_tokens] extended ids (>= vocab_size: copied source tokens) and int32[B] lengths.
   """
-  if method not in ("greedy", "beam"):
-    raise ValueError(f"Pointer-Generator decoding: method {method!r}; expected 'greedy' or 'beam'")
+  options = decoding.DecodeOptions.given(options, fields)
+  if options.method not in ("greedy", "beam"):
+    raise ValueError(f"Pointer-Generator decoding: method {options.method!r}; expected 'greedy' or 'beam'")
+  if options.bos_id is None:
+    raise ValueError("Pointer-Generator decoding needs DecodeOptions.bos_id (the first decoder input)")
   graphdef, state = nnx.split(model) if isinstance(model, nnx.Module) else model
-  options = _Options(int(max_new_tokens), int(bos_id), int(eos_id), int(pad_id), tuple(int(i) for i in banned_ids),
-                     int(min_new_tokens), method, int(beam_size), float(length_penalty), int(no_repeat_ngram))
   return _generate(graphdef, state, jnp.asarray(src_ids, jnp.int32), jnp.asarray(src_ext_ids, jnp.int32),
-                   jnp.asarray(src_mask, jnp.int32), options=options)
+                   jnp.asarray(src_mask, jnp.int32), options=options.normalized())

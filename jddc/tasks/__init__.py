@@ -1,6 +1,7 @@
-"""The task registry: config.task -> Task class. Every config must resolve here (tested)."""
+"""The task registry: config.task -> its Task class, or its Evaluator class for a row with
+nothing to train. Every config must resolve here (tested)."""
 
-from jddc.tasks.base import Task
+from jddc.tasks.base import Evaluator, Task
 from jddc.tasks.discourse import DiscourseTask
 from jddc.tasks.bertsum import BertSumTask
 from jddc.tasks.image_category import ImageCategoryTask
@@ -10,7 +11,7 @@ from jddc.tasks.retrieval import RetrievalTask
 from jddc.tasks.rewrite_cls import RewriteClsTask
 from jddc.tasks.rewrite_gen import RewriteGenTask
 
-REGISTRY: dict[str, type[Task]] = {
+REGISTRY: dict[str, type[Task] | type[Evaluator]] = {
     "response": ResponseTask,
     "image_category": ImageCategoryTask,
     "summary_extractive": ExtractiveSummaryTask,
@@ -23,7 +24,7 @@ REGISTRY: dict[str, type[Task]] = {
 }
 
 
-def get_task(name: str) -> type[Task]:
+def get_task(name: str) -> type[Task] | type[Evaluator]:
   if name not in REGISTRY:
     raise KeyError(f"unknown task {name!r}; known tasks: {sorted(REGISTRY)}")
   return REGISTRY[name]

@@ -83,14 +83,52 @@ def stage(name: str):
     print(f"[{name}] {time.perf_counter() - start:.1f} s", flush=True)
 
 
+class Evaluator(abc.ABC):
+  """A row with nothing to train (Lead, LexRank): its data, evaluation and predictions; no
+  model, loss or dataset.
+
+  The engine runs it as it runs a trained task's final evaluation (`jddc.train`): the same
+  preparation (`train.prepare`, process 0 first), `evaluate(None, split, out_dir)` and the
+  same results file, with `best_step` 0; `--mode=predict` calls `predict(None, examples)`.
+  """
+
+  #: the figure the row is compared by, and whether higher is better (as `Task.metric`)
+  metric: str = "loss"
+  metric_mode: str = "min"
+  #: read by the engine and the config schema (`configs/common.py:TASKS`): nothing to train
+  trainable: bool = False
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    self.config = config
+    self.workdir = workdir
+    self.metric = config.eval.metric or type(self).metric
+
+  @abc.abstractmethod
+  def prepare(self) -> None:
+    """Builds what the row reads (corpus, shards); idempotent."""
+
+  def prepare_inference(self, run_dir: str) -> None:
+    """What `predict` needs, from a run folder alone (`jddc.inference`); by default `prepare`."""
+    del run_dir
+    self.prepare()
+
+  @abc.abstractmethod
+  def evaluate(self, model: None, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    """Metrics on a split (percent where the paper reports percent); writes predictions to
+    out_dir (`jddc.evaluation.write_predictions`). `model` is None: nothing is trained."""
+
+  def predict(self, model: None, examples: list[dict]) -> list[dict]:
+    """Outputs for user-given examples (`--mode=predict`); `model` is None."""
+    raise ValueError(f"{type(self).__name__} has no predict mode; use --mode=eval")
+
+
 class Task(abc.ABC):
   """One row's data, model, loss and evaluation."""
 
   #: validation metric used to keep the best checkpoint, and whether higher is better
   metric: str = "loss"
   metric_mode: str = "min"
-  #: False: nothing to train (Lead, LexRank); the engine skips the model and the loop and
-  #: calls `evaluate(None, split, out_dir)` straight away
+  #: a row with nothing to train is an `Evaluator` (trainable False), not a Task
   trainable: bool = True
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):

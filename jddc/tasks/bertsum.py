@@ -26,7 +26,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import predict_inputs
+from jddc import decoding, evaluation, predict_inputs
 from jddc.data import pipeline
 from jddc.models import bert, bertsum
 from jddc.tasks import base
@@ -131,16 +131,12 @@ class BertSumTask(base.Task):
   # -- evaluation ------------------------------------------------------------
 
   def generate(self, model, examples: list[dict]) -> list[str]:
-    tok, d = self.tokenizer, self.config.decode
-    config = self.pipeline_config()
-    transform = BertSumFeatures(tok, config, self.feature_table)
-    rows = [transform.map({**e, "summary": ""}) for e in examples]
-    rows += [rows[-1]] * (max(len(rows), self.config.eval.batch_size) - len(rows))  # one compiled shape
-    batch = {k: jnp.asarray(np.stack([r[k] for r in rows])) for k in rows[0]}
-    options = bertsum.DecodeOptions(
-        max_new_tokens=d.max_new_tokens, bos_id=tok.bos_id, eos_id=tok.eos_id, pad_id=tok.pad_id,
-        banned_ids=(tok.unk_id, tok.pad_id, tok.bos_id), min_new_tokens=d.min_new_tokens, method=d.method,
-        beam_size=d.beam_size, length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram)
+    """Summaries of at most `eval.batch_size` examples (decoded in one compiled shape)."""
+    tok = self.tokenizer
+    transform = BertSumFeatures(tok, self.pipeline_config(), self.feature_table)
+    batch = evaluation.stack([transform.map({**e, "summary": ""}) for e in examples], self.config.eval.batch_size)
+    batch = {k: jnp.asarray(v) for k, v in batch.items()}
+    options = decoding.DecodeOptions.from_config(self.config.decode, tok, seq2seq=True)
     out, lengths = bertsum.generate(model, batch["src"], batch["src_mask"], batch["segments"],
                                     *self._image_args(batch), options=options)
     return [tok.decode([int(t) for t in row[:n] if t != tok.eos_id])
@@ -148,9 +144,7 @@ class BertSumTask(base.Task):
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
-    hyps = []
-    for start in range(0, len(examples), self.config.eval.batch_size):
-      hyps.extend(self.generate(model, examples[start:start + self.config.eval.batch_size]))
+    hyps = evaluation.in_batches(lambda chunk: self.generate(model, chunk), examples, self.config.eval.batch_size)
     return summary_lib.score(examples, hyps, split, out_dir)
 
   def predict(self, model, examples: list[dict]) -> list[dict]:

@@ -18,7 +18,7 @@ or a public corpus's own (`RELATION_SETS`).
 
 from __future__ import annotations
 
-import os
+import functools
 from typing import Optional
 
 import grain
@@ -29,8 +29,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import evaluation
 from jddc import metrics as metrics_lib
-from jddc import predictions
 from jddc.data import discourse_pipeline as dp
 from jddc.data import pipeline, schema
 from jddc.models import deep_sequential as ds
@@ -138,20 +138,26 @@ class DiscourseTask(base.Task):
   def parse(self, model, examples: list[dict]) -> list[list[tuple[int, int]]]:
     """Per dialogue, the predicted (parent, relation id) of EDUs 1..n-1."""
     config = self.discourse_config(shuffle=False)
-    if not hasattr(self, "_predict"):  # one jitted function per task: compiled once per batch shape
-      self._predict = nnx.jit(lambda m, b: (lambda o: (o["parents"], o["relations"]))(m(b)))
+    # Batches of similar lengths (dialogues padded to the longest of their batch), rows padded to one count.
     order = sorted(range(len(examples)), key=lambda k: len(examples[k]["edu_texts"]))
     out: list[list[tuple[int, int]]] = [[] for _ in examples]
     size = self.config.eval.batch_size
-    for start in range(0, len(order), size):
-      chunk = order[start:start + size]
+    for chunk in evaluation.batches(order, size):
       batch = dp.pad_examples([examples[k] for k in chunk], self.tokenizer, config, self.feature_table, rows=size)
       batch = {k: jnp.asarray(v) for k, v in batch.items() if not k.startswith("rel_")}
-      parents, relations = (np.asarray(x) for x in self._predict(model, batch))
+      parents, relations = (np.asarray(x) for x in self._parse_batch(model, batch))
       for row, k in enumerate(chunk):
         n = len(examples[k]["edu_texts"])
         out[k] = [(int(parents[row, j]), int(relations[row, j])) for j in range(1, n)]
     return out
+
+  @functools.cached_property
+  def _parse_batch(self):
+    """(model, batch) -> int32[B, N] parents and relation ids, jitted once per task (once per batch shape)."""
+    def parse_batch(m, batch):
+      parsed = m(batch)
+      return parsed["parents"], parsed["relations"]
+    return evaluation.jit_model(parse_batch)
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
@@ -160,13 +166,12 @@ class DiscourseTask(base.Task):
     scores = metrics_lib.discourse_f1(golds, preds, max_distance=self.config.model.max_edu_dist)
     scores = {k: float(v) for k, v in scores.items()}
     scores["dialogues"] = float(len(examples))
-    if out_dir:
-      text = pipeline.as_text
-      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), ({
-          "session_id": text(ex["session_id"]),
-          "edus": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["edu_texts"], ex["edu_images"])],
-          "speakers": [int(s) for s in ex["edu_speakers"]],
-          "gold": [[p, c, self.relations[r]] for p, c, r in gold],
-          "prediction": [[p, j, self.relations[r]] for j, (p, r) in enumerate(pred, start=1)]}
-          for ex, gold, pred in zip(examples, golds, preds)))
+    text = pipeline.as_text
+    evaluation.write_predictions(out_dir, split, ({
+        "session_id": text(ex["session_id"]),
+        "edus": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["edu_texts"], ex["edu_images"])],
+        "speakers": [int(s) for s in ex["edu_speakers"]],
+        "gold": [[p, c, self.relations[r]] for p, c, r in gold],
+        "prediction": [[p, j, self.relations[r]] for j, (p, r) in enumerate(pred, start=1)]}
+        for ex, gold, pred in zip(examples, golds, preds)))
     return scores

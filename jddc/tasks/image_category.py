@@ -6,6 +6,7 @@ On a generated corpus, auxiliary heads also predict the latent facts each image 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Optional
@@ -17,8 +18,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import sharding
-from jddc import predictions
+from jddc import evaluation, sharding
 from jddc.data import pipeline, schema
 from jddc.data.synth import facts as facts_lib
 from jddc.data.synth import generate as synth_generate
@@ -132,20 +132,25 @@ class ImageCategoryTask(base.Task):
       metrics["fact_loss"] = (total, count)
     return loss, metrics
 
-  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
-    config = self._pipeline_config(shuffle=False, num_epochs=1, drop_remainder=False,
-                                   batch_size=self.config.eval.batch_size)
-    @nnx.jit
+  @functools.cached_property
+  def _predict(self):
+    """(model, uint8[B, S, S, 3]) -> [int32[B] category, one int32[B] per fact head], jitted once per task."""
     def predict(m, images):
       logits, fact_logits = m(images, train=False)
       return [logits.argmax(-1)] + [fl.argmax(-1) for fl in fact_logits]
+    return evaluation.jit_model(predict)
 
+  def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
+    """Accuracy (and per-fact accuracy) over the split's batches of `eval.batch_size` (the
+    pipeline's, the last one shorter)."""
+    config = self._pipeline_config(shuffle=False, num_epochs=1, drop_remainder=False,
+                                   batch_size=self.config.eval.batch_size)
     correct = total = 0
     fact_correct = np.zeros(len(FACT_NAMES)) if self.facts else None
     fact_total = np.zeros(len(FACT_NAMES)) if self.facts else None
     rows = []
     for batch in self._dataset(self.sources[split], config):
-      preds = [sharding.fetch(p) for p in predict(model, jnp.asarray(batch["image"]))]
+      preds = [sharding.fetch(p) for p in self._predict(model, jnp.asarray(batch["image"]))]
       correct += int((preds[0] == batch["label"]).sum())
       total += len(batch["label"])
       for k in range(len(preds) - 1):
@@ -159,6 +164,5 @@ class ImageCategoryTask(base.Task):
       for k, name in enumerate(FACT_NAMES):
         if fact_total[k]:
           metrics[f"fact_accuracy/{name}"] = float(100.0 * fact_correct[k] / fact_total[k])
-    if out_dir:
-      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), rows)
+    evaluation.write_predictions(out_dir, split, rows)
     return metrics

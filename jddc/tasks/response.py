@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jddc import decoding, metrics as metrics_lib, predict_inputs, predictions, sharding
+from jddc import decoding, evaluation, metrics as metrics_lib, predict_inputs, sharding
+from jddc.data import examples as examples_lib
 from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
@@ -121,34 +122,28 @@ class ResponseTask(base.Task):
       out[key] = np.stack([im[key] for im in images])
     return out
 
+  def decode_options(self) -> decoding.DecodeOptions:
+    return decoding.DecodeOptions.from_config(self.config.decode, self.tokenizer, seq2seq=False)
+
   def generate(self, model, examples: list[dict]) -> list[str]:
-    d = self.config.decode
+    """Decoded targets of a batch of examples (prompts padded to the batch's longest)."""
     batch = self._prompts(examples)
     kwargs = self._image_kwargs(batch)
     out, lengths = decoding.gpt2_generate(
-        model, jnp.asarray(batch["tokens"]), jnp.asarray(batch["prompt_lengths"]),
-        max_new_tokens=d.max_new_tokens, eos_id=self.tokenizer.sep_id, pad_id=self.tokenizer.pad_id,
-        method=d.method, top_k=d.top_k, top_p=d.top_p, temperature=d.temperature,
-        rng=jax.random.key(self.config.seed), banned_ids=(self.tokenizer.unk_id,),
-        beam_size=d.beam_size, length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram,
-        min_new_tokens=d.min_new_tokens,
-        **{k: jnp.asarray(v) for k, v in kwargs.items()})
+        model, jnp.asarray(batch["tokens"]), jnp.asarray(batch["prompt_lengths"]), self.decode_options(),
+        rng=jax.random.key(self.config.seed), **{k: jnp.asarray(v) for k, v in kwargs.items()})
     out, lengths = sharding.fetch(out), sharding.fetch(lengths)  # decoded over every process's devices
     eos = self.tokenizer.sep_id  # a row that ended includes its eos: not part of the text
     return [self.tokenizer.decode([int(t) for t in row[:n] if t != eos]) for row, n in zip(out, lengths)]
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
-    hyps = []
-    for start in range(0, len(examples), self.config.eval.batch_size):
-      hyps.extend(self.generate(model, examples[start:start + self.config.eval.batch_size]))
+    hyps = evaluation.in_batches(lambda chunk: self.generate(model, chunk), examples, self.config.eval.batch_size)
     refs = [pipeline.as_text(ex[self.target_field]) for ex in examples]
     scores = self.score(hyps, refs, examples)
     scores["examples"] = float(len(examples))
-    if out_dir:
-      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"),
-                        ({**self.prediction_inputs(ex), "reference": ref, "prediction": hyp}
-                         for ex, hyp, ref in zip(examples, hyps, refs)))
+    evaluation.write_predictions(out_dir, split, ({**self.prediction_inputs(ex), "reference": ref, "prediction": hyp}
+                                                  for ex, hyp, ref in zip(examples, hyps, refs)))
     return scores
 
   def score(self, hyps: list[str], refs: list[str], examples: list[dict]) -> dict[str, float]:
@@ -159,10 +154,11 @@ class ResponseTask(base.Task):
     text = pipeline.as_text
     out = {"session_id": text(example["session_id"]), "index": int(example["index"])}
     for prefix in self.dialogue_fields:
-      name = prefix.rstrip("_")
-      out[name] = [text(t) or f"<image {text(i)}>" for t, i in zip(example[f"{prefix}texts"], example[f"{prefix}images"])]
-      out["speakers" if name == "context" else f"{name}_speakers"] = [int(s) for s in example[f"{prefix}speakers"]]
-    out["images"] = [text(i) for prefix in self.dialogue_fields for i in example[f"{prefix}images"] if text(i)]
+      name, keys = prefix.rstrip("_"), examples_lib.group_keys(prefix)
+      out[name] = [text(t) or f"<image {text(i)}>" for t, i in zip(example[keys.texts], example[keys.images])]
+      out["speakers" if name == "context" else f"{name}_speakers"] = [int(s) for s in example[keys.speakers]]
+    out["images"] = [text(i) for prefix in self.dialogue_fields
+                     for i in example[examples_lib.group_keys(prefix).images] if text(i)]
     return out
 
   def predict(self, model, examples: list[dict]) -> list[dict]:

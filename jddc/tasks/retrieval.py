@@ -27,6 +27,7 @@ Batch features (L = data.max_len, R = data.max_response_len, F = image feature d
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from typing import Optional
@@ -38,7 +39,7 @@ import numpy as np
 from flax import nnx
 
 from jddc import metrics as metrics_lib
-from jddc import predict_inputs, predictions, retrieval
+from jddc import evaluation, predict_inputs, retrieval
 from jddc.data import pipeline
 from jddc.data.errors import DataError
 from jddc.models import transresnet
@@ -145,24 +146,25 @@ class RetrievalTask(base.Task):
   def _encode_all(self, fn, examples: list[dict]) -> dict[str, np.ndarray]:
     """Runs `fn(batch) -> {name: [B, ...]}` over examples in fixed-size batches (one compilation)."""
     config = self.pipeline_config(shuffle=False, num_epochs=1, drop_remainder=False)
-    transform, size = self.features(config), self.config.eval.batch_size
-    outputs: dict[str, list] = {}
-    for start in range(0, len(examples), size):
-      rows = [transform.map(e) for e in examples[start:start + size]]
-      rows += [rows[-1]] * (size - len(rows))
-      batch = {k: jnp.asarray(np.stack([r[k] for r in rows])) for k in rows[0]}
-      for name, value in fn(batch).items():
-        outputs.setdefault(name, []).append(np.asarray(value)[:min(size, len(examples) - start)])
-    return {k: np.concatenate(v) for k, v in outputs.items()}
+    return evaluation.map_batches(lambda b: fn({k: jnp.asarray(v) for k, v in b.items()}), self.features(config).map,
+                                  examples, self.config.eval.batch_size)
+
+  @functools.cached_property
+  def _jitted(self) -> dict:
+    """The model functions of evaluation, jitted once per task (`evaluation.jit_model`)."""
+    return {"bert_embedding": evaluation.jit_model(lambda m, t, k: m.mean_embedding(t, attention_mask=k)),
+            "context_embedding": evaluation.jit_model(lambda m, t, k: m(t, k)),
+            "responses": evaluation.jit_model(lambda m, t, k: m.encode_responses(t, k)),
+            "dialogues": evaluation.jit_model(lambda m, *a: m.encode_dialogue(*a))}
 
   def _embedder(self, model):
     """batch -> float32[B, D] context embeddings for the text index, and a fingerprint of its weights."""
     if self._bert is not None:
-      embed = nnx.jit(lambda m, t, k: m.mean_embedding(t, attention_mask=k))
+      embed = self._jitted["bert_embedding"]
       path = os.path.abspath(self.config.retrieval.bert_init_from)
       return (lambda b: embed(self._bert, b["context_tokens"], b["context_mask"])), f"bert:{path}"
     encoder = model.context_encoder
-    embed = nnx.jit(lambda m, t, k: m(t, k))
+    embed = self._jitted["context_embedding"]
     digest = hashlib.sha256()
     for leaf in jax.tree.leaves(nnx.state(encoder, nnx.Param)):
       digest.update(np.asarray(leaf).tobytes())
@@ -233,8 +235,7 @@ class RetrievalTask(base.Task):
     if self._bank is None:
       self._build_bank()
     embed, weights = self._embedder(model)
-    encode_r = nnx.jit(lambda m, t, k: m.encode_responses(t, k))
-    encode_d = nnx.jit(lambda m, *a: m.encode_dialogue(*a))
+    encode_r, encode_d = self._jitted["responses"], self._jitted["dialogues"]
 
     def encode_examples(b):  # one pass over the examples: first-stage query, re-ranker vector, image
       out = {"q": embed(b), "d": encode_d(model, b["context_tokens"], b["context_mask"], *self._image_args(b))}
@@ -264,11 +265,10 @@ class RetrievalTask(base.Task):
     scores["candidates_per_example"] = float(np.mean([len(c) for c in cands])) if examples else 0.0
     scores["exact_match"] = 100.0 * float(np.mean([h == r for h, r in zip(hyps, refs)])) if examples else 0.0
     scores["examples"] = float(len(examples))
-    if out_dir:
-      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), (
-          {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]), "reference": ref,
-           "prediction": hyp, "gold_in_candidates": ref in {responses[i] for i in ids},
-           "candidates": [responses[i] for i in ids[:5]]} for ex, hyp, ref, ids in zip(examples, hyps, refs, cands)))
+    evaluation.write_predictions(out_dir, split, (
+        {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]), "reference": ref,
+         "prediction": hyp, "gold_in_candidates": ref in {responses[i] for i in ids},
+         "candidates": [responses[i] for i in ids[:5]]} for ex, hyp, ref, ids in zip(examples, hyps, refs, cands)))
     return scores
 
   def predict(self, model, examples: list[dict]) -> list[dict]:

@@ -17,7 +17,7 @@ constant guess. 'f1_rewritable' (positive class), 'f1_not_rewritable', 'accuracy
 
 from __future__ import annotations
 
-import os
+import functools
 from typing import Any, Optional
 
 import grain
@@ -27,8 +27,9 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jddc import evaluation
 from jddc import metrics as metrics_lib
-from jddc import predictions
+from jddc.data import examples as examples_lib
 from jddc.data import pipeline
 from jddc.data.errors import DataError
 from jddc.data.tokenizers import Tokenizer
@@ -38,7 +39,7 @@ from jddc.tasks import base
 
 def _message_ids(example: dict, prefix: str, tok: Tokenizer) -> tuple[list[int], list[str]]:
   ids, images = [], []
-  for text, image, speaker in zip(example[f"{prefix}texts"], example[f"{prefix}images"], example[f"{prefix}speakers"]):
+  for text, image, speaker in examples_lib.group_messages(example, prefix):
     ids.append(tok.speaker_id(bool(speaker)))
     image = pipeline.as_text(image)
     if image:
@@ -141,24 +142,23 @@ class RewriteClsTask(base.Task):
     n = jnp.float32(ce.shape[0])
     return (ce.sum(), n), {"xent": (ce.sum(), n), "accuracy": ((logits.argmax(-1) == batch["label"]).sum(), n)}
 
+  @functools.cached_property
+  def _eval_logits(self):
+    """(model, batch) -> float32[B, 2] logits in evaluation mode, jitted once per task."""
+    return evaluation.jit_model(lambda m, b: self.logits(m, b, train=False))
+
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
-    transform, size = self._features(), self.config.eval.batch_size
-    forward = nnx.jit(lambda m, b: self.logits(m, b, train=False))
-    preds, labels = [], []
-    for start in range(0, len(examples), size):
-      rows = [transform.map(ex) for ex in examples[start:start + size]]
-      rows += [rows[-1]] * (size - len(rows))  # one compiled shape
-      batch = {k: jnp.asarray(np.stack([r[k] for r in rows])) for k in rows[0]}
-      preds.extend(np.asarray(forward(model, batch)).argmax(-1).tolist()[:len(examples) - start])
+    logits = evaluation.map_batches(lambda b: {"logits": self._eval_logits(model, b)}, self._features().map,
+                                    examples, self.config.eval.batch_size)
+    preds = logits["logits"].argmax(-1).tolist() if examples else []
     labels = [int(ex["can_rewrite"]) for ex in examples]
     scores = {"f1": metrics_lib.macro_f1(preds, labels), "f1_rewritable": metrics_lib.f1_binary(preds, labels, 1),
               "f1_not_rewritable": metrics_lib.f1_binary(preds, labels, 0),
               "accuracy": metrics_lib.accuracy(preds, labels),
               "majority_f1_rewritable": metrics_lib.f1_binary([1] * len(labels), labels, 1),
               "examples": float(len(examples))}
-    if out_dir:
-      predictions.write(os.path.join(out_dir, f"predictions_{split}.jsonl"), (
-          {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
-           "label": int(ex["can_rewrite"]), "prediction": int(pred)} for ex, pred in zip(examples, preds)))
+    evaluation.write_predictions(out_dir, split, (
+        {"session_id": pipeline.as_text(ex["session_id"]), "index": int(ex["index"]),
+         "label": int(ex["can_rewrite"]), "prediction": int(pred)} for ex, pred in zip(examples, preds)))
     return scores

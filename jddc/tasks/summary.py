@@ -16,8 +16,7 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
 
 from __future__ import annotations
 
-import os
-from typing import Optional
+from typing import Iterator, Optional
 
 import grain
 import jax.numpy as jnp
@@ -25,7 +24,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from jddc import extractive, metrics as metrics_lib, predict_inputs, predictions
+from jddc import decoding, evaluation, extractive, metrics as metrics_lib, predict_inputs
 from jddc.data import pipeline
 from jddc.models import pointer_generator as pgn
 from jddc.tasks import base
@@ -33,30 +32,29 @@ from jddc.tasks import base
 text = pipeline.as_text
 
 
-def write_predictions(path: str, examples: list[dict], hyps: list[str], refs: list[str]) -> None:
-  predictions.write(path, ({
-      "session_id": text(ex["session_id"]),
-      "dialogue": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["texts"], ex["images"])],
-      "speakers": [int(s) for s in ex["speakers"]], "reference": ref, "prediction": hyp}
-      for ex, hyp, ref in zip(examples, hyps, refs)))
+def prediction_rows(examples: list[dict], hyps: list[str], refs: list[str]) -> Iterator[dict]:
+  """What `predictions_<split>.jsonl` holds for each summarized dialogue."""
+  for ex, hyp, ref in zip(examples, hyps, refs):
+    yield {"session_id": text(ex["session_id"]),
+           "dialogue": [text(t) or f"<image {text(i)}>" for t, i in zip(ex["texts"], ex["images"])],
+           "speakers": [int(s) for s in ex["speakers"]], "reference": ref, "prediction": hyp}
 
 
 def score(examples: list[dict], hyps: list[str], split: str, out_dir: Optional[str]) -> dict[str, float]:
+  """Every summary row's metrics of `hyps` against the examples' summaries; writes the predictions."""
   refs = [text(ex["summary"]) for ex in examples]
   scores = metrics_lib.summary_metrics(hyps, refs)
   scores["examples"] = float(len(examples))
-  if out_dir:
-    write_predictions(os.path.join(out_dir, f"predictions_{split}.jsonl"), examples, hyps, refs)
+  evaluation.write_predictions(out_dir, split, prediction_rows(examples, hyps, refs))
   return scores
 
 
-class ExtractiveSummaryTask(base.Task):
-  """Lead or LexRank over a dialogue's utterances; nothing to train."""
+class ExtractiveSummaryTask(base.Evaluator):
+  """Lead or LexRank over a dialogue's utterances; nothing to train (an `Evaluator`)."""
 
   metric = "rougeL"
   predict_groups = ("",)  # a `--mode=predict` input: texts, images, speakers (`jddc.predict_inputs`)
   metric_mode = "max"
-  trainable = False
 
   def prepare(self) -> None:
     with base.stage("corpus"):
@@ -80,7 +78,7 @@ class ExtractiveSummaryTask(base.Task):
     raise ValueError(f"model.name: {m.name!r} is not an extractive summarizer (lead, lexrank)")
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
-    del model  # nothing trained
+    del model  # None: nothing trained
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
     scores = score(examples, [self.summarize(ex) for ex in examples], split, out_dir)
     scores["budget"] = float(self.length)
@@ -90,11 +88,6 @@ class ExtractiveSummaryTask(base.Task):
     """Examples with `texts`, `images` and `speakers` (`jddc.predict_inputs`) -> with `prediction`."""
     predict_inputs.check_task_inputs(self, examples)
     return [{**e, "prediction": self.summarize(e)} for e in examples]
-
-  def _untrainable(self, *args, **kwargs):
-    raise TypeError(f"{self.config.model.name} has nothing to train (Task.trainable is False)")
-
-  make_model = train_dataset = loss = _untrainable
 
 
 class PointerGeneratorTask(base.Task):
@@ -170,13 +163,11 @@ class PointerGeneratorTask(base.Task):
     return batch, [e["oovs"] for e in encoded]
 
   def generate(self, model, examples: list[dict]) -> list[str]:
-    tok, d = self.tokenizer, self.config.decode
+    """Summaries of at most `eval.batch_size` examples (decoded in one compiled shape)."""
+    tok = self.tokenizer
     batch, oovs = self._sources(examples)
-    out, lengths = pgn.generate(model, batch["src_ids"], batch["src_ext_ids"], batch["src_mask"],
-                                max_new_tokens=d.max_new_tokens, bos_id=tok.bos_id, eos_id=tok.eos_id,
-                                pad_id=tok.pad_id, banned_ids=(tok.unk_id, tok.pad_id, tok.bos_id),
-                                min_new_tokens=d.min_new_tokens, method=d.method, beam_size=d.beam_size,
-                                length_penalty=d.length_penalty, no_repeat_ngram=d.no_repeat_ngram)
+    options = decoding.DecodeOptions.from_config(self.config.decode, tok, seq2seq=True)
+    out, lengths = pgn.generate(model, batch["src_ids"], batch["src_ext_ids"], batch["src_mask"], options)
     summaries = []
     for row, n, row_oovs in zip(np.asarray(out), np.asarray(lengths), oovs):
       ids = [int(t) for t in row[:n] if t != tok.eos_id]
@@ -185,9 +176,7 @@ class PointerGeneratorTask(base.Task):
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
     examples = base.first_examples(self.sources[split], self.config.eval.max_examples)
-    hyps = []
-    for start in range(0, len(examples), self.config.eval.batch_size):
-      hyps.extend(self.generate(model, examples[start:start + self.config.eval.batch_size]))
+    hyps = evaluation.in_batches(lambda chunk: self.generate(model, chunk), examples, self.config.eval.batch_size)
     return score(examples, hyps, split, out_dir)
 
   def predict(self, model, examples: list[dict]) -> list[dict]:
