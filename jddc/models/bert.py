@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jddc.models import layers
+from jddc.models import layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +68,6 @@ def config_from(model_config: Any, vocab_size: int, dtype: Any = "float32", **ov
 def sized(size: str, **overrides) -> BertConfig:
   """The registry's `size` ("tiny", "small", "base") as a `BertConfig`, vocabulary 21128 (bert-base-chinese)
   unless `overrides` say otherwise."""
-  from jddc.models import registry
-
   return dataclasses.replace(config_from(registry.schema("bert", size), 21128), **overrides)
 
 
@@ -86,7 +84,7 @@ def base(**overrides) -> BertConfig:
 def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> nnx.Module:
   """`jddc.models.registry` builder: a `BertClassifier` with `ctx.num_classes` labels, or the bare `Bert`
   when the task asks for none."""
-  cfg = config_from(model_config, ctx.vocab_size, jnp.dtype(ctx.compute_dtype))
+  cfg = config_from(model_config, registry.vocab_size(model_config, ctx), jnp.dtype(ctx.compute_dtype))
   return BertClassifier(cfg, ctx.num_classes, rngs=rngs) if ctx.num_classes else Bert(cfg, rngs=rngs)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from flax import nnx
 
 from jddc import decoding
-from jddc.models import bert, layers
+from jddc.models import bert, layers, registry
 
 LN_EPS = 1e-6
 
@@ -55,7 +55,7 @@ class BertSumConfig:
 def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "BertSumAbs":
   """`jddc.models.registry` builder: BERTSUMABS of `model_config` with `ctx.max_target_len` decoder positions."""
   m = model_config
-  encoder = bert.config_from(m, ctx.vocab_size, jnp.dtype(ctx.compute_dtype))
+  encoder = bert.config_from(m, registry.vocab_size(m, ctx), jnp.dtype(ctx.compute_dtype))
   return BertSumAbs(BertSumConfig(encoder=encoder, dec_layers=m.dec_layers, dec_heads=m.dec_heads, dec_ff=m.dec_ff,
                                   dec_dropout=m.dec_dropout, max_target_len=ctx.max_target_len,
                                   image_feature_dim=ctx.image_feature_dim), rngs=rngs)

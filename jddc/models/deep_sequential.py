@@ -45,6 +45,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from jddc.models import registry
+
 NEG_INF = -1e30
 NUM_PAIR_FEATURES = 3  # j - i, same speaker, same turn
 
@@ -73,7 +75,7 @@ def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "DeepSequential":
   """`jddc.models.registry` builder: the parser over `ctx.num_relations` relations and `ctx.vocab_size` tokens."""
   m = model_config
   return DeepSequential(DeepSequentialConfig(
-      vocab_size=ctx.vocab_size, num_relations=ctx.num_relations, embed_dim=m.embed_dim, num_units=m.num_units,
+      vocab_size=registry.vocab_size(m, ctx), num_relations=ctx.num_relations, embed_dim=m.embed_dim, num_units=m.num_units,
       relation_dim=m.relation_dim, head_dim=m.head_dim, max_edu_dist=m.max_edu_dist, max_speakers=m.max_speakers,
       dropout=m.dropout, image_feature_dim=ctx.image_feature_dim, shared_encoders=m.shared_encoders,
       dtype=jnp.dtype(ctx.compute_dtype)), rngs=rngs)

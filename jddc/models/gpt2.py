@@ -32,7 +32,7 @@ import optax
 from flax import nnx
 
 from jddc import sharding
-from jddc.models import layers
+from jddc.models import layers, registry
 
 ACTIVATION_AXES = ("batch", "length", None)  # hidden states [B, L, d]: split the batch, never d
 
@@ -80,8 +80,6 @@ def config_from(model_config: Any, vocab_size: int, dtype: Any = "float32") -> G
 def sized(size: str, **overrides) -> GPT2Config:
   """The registry's `size` ("tiny", "small", "base") as a `GPT2Config`, vocabulary 21128 (bert-base-chinese's,
   which uer/gpt2-chinese-cluecorpussmall shares) unless `overrides` say otherwise."""
-  from jddc.models import registry
-
   return dataclasses.replace(config_from(registry.schema("gpt2", size), 21128), **overrides)
 
 
@@ -97,8 +95,8 @@ def base(**overrides) -> GPT2Config:
 
 def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "GPT2":
   """`jddc.models.registry` builder: GPT-2 of `model_config` (vocabulary, image feature size and dtype from `ctx`)."""
-  cfg = dataclasses.replace(config_from(model_config, ctx.vocab_size, jnp.dtype(ctx.compute_dtype)),
-                            image_feature_dim=ctx.image_feature_dim)
+  cfg = dataclasses.replace(config_from(model_config, registry.vocab_size(model_config, ctx),
+                                        jnp.dtype(ctx.compute_dtype)), image_feature_dim=ctx.image_feature_dim)
   return GPT2(cfg, rngs=rngs)
 
 

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jddc import decoding
-from jddc.models import layers
+from jddc.models import layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ class PGNConfig:
 def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "PointerGenerator":
   """`jddc.models.registry` builder: the generator's vocabulary is `model_config.vocab_size` (0: `ctx.vocab_size`)."""
   m = model_config
-  return PointerGenerator(PGNConfig(vocab_size=m.vocab_size or ctx.vocab_size, embed_dim=m.embed_dim,
+  return PointerGenerator(PGNConfig(vocab_size=registry.vocab_size(m, ctx), embed_dim=m.embed_dim,
                                     hidden_dim=m.hidden_dim, unk_id=ctx.unk_id, dtype=jnp.dtype(ctx.compute_dtype)),
                           rngs=rngs)
 

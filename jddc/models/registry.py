@@ -217,6 +217,15 @@ def builder(name: str) -> Callable[..., Any]:
   return getattr(importlib.import_module(module), function)
 
 
+def vocab_size(model_config: ml_collections.ConfigDict, ctx: ModelContext) -> int:
+  """The model's vocabulary: its own `vocab_size`, or where that is 0 (or absent) the task's `ctx.vocab_size`."""
+  size = model_config.get("vocab_size", 0) or ctx.vocab_size
+  if size <= 0:
+    raise ValueError(f"model {model_config.name!r} needs a vocabulary size: model.vocab_size is 0 and the task "
+                     "supplied none (ModelContext.vocab_size is the tokenizer's, set by Task.prepare)")
+  return size
+
+
 def build(model_config: ml_collections.ConfigDict, ctx: ModelContext, *, rngs: Any) -> Any:
   """The `nnx.Module` of `model_config` (`config.model`) for a task's `ctx`; `rngs`: `nnx.Rngs`."""
   return builder(model_config.name)(model_config, ctx, rngs=rngs)

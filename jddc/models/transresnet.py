@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jddc.models import bert, layers
+from jddc.models import bert, layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +50,7 @@ def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "TransResNet":
   """`jddc.models.registry` builder: the re-ranker, or with `ctx.num_classes` the classifier (rewrite_cls)."""
   m = model_config
   return TransResNet(TransResNetConfig(
-      vocab_size=m.vocab_size or ctx.vocab_size, n_positions=m.n_positions, d_model=m.d_model, n_layer=m.n_layer,
+      vocab_size=registry.vocab_size(m, ctx), n_positions=m.n_positions, d_model=m.d_model, n_layer=m.n_layer,
       n_head=m.n_head, d_ff=m.d_ff, hidden_dim=m.hidden_dim, dropout=m.dropout, attn_dropout=m.attn_dropout,
       image_feature_dim=ctx.image_feature_dim, num_classes=ctx.num_classes, dtype=jnp.dtype(ctx.compute_dtype)),
       rngs=rngs)
