@@ -18,18 +18,18 @@ from jddc.configuration import ConfigError, OneOf, Range, lookup
 from jddc.data import corpora
 from jddc.data.errors import ON_ERROR_CHOICES
 from jddc.data.schema import SPLITS
+from jddc.models import registry
 
-SIZES = ("tiny", "small", "base")
+#: the size variants; each model's sizes are its schema in `jddc.models.registry`, re-exported here for configs
+SIZES = registry.SIZES
+check_size = registry.check_size
+gpt2, bert, bertsum, pgn = registry.gpt2, registry.bert, registry.bertsum, registry.pgn
+deep_sequential, transresnet, resnet18 = registry.deep_sequential, registry.transresnet, registry.resnet18
+lead, lexrank = registry.lead, registry.lexrank
+
 #: the public corpora beside the repository (../shared/data); nothing of them is copied in
 SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"))
 CORPUS_SIZE = {"tiny": "tiny", "small": "default", "base": "default"}
-
-
-def check_size(size: str) -> str:
-  size = size or "small"
-  if size not in SIZES:
-    raise ConfigError(f"unknown size {size!r}: expected one of {SIZES} (e.g. --config=configs/x.py:tiny)")
-  return size
 
 
 def base_config(task: str, size: str) -> ml_collections.ConfigDict:
@@ -95,24 +95,8 @@ DEFAULT_MESH_RULES = (("batch", "data,fsdp"), ("length", ""), ("embed", "fsdp"),
                       ("heads", "model"), ("kv", ""), ("mlp", "model"))
 
 
-#: beside every `model.init_from`: which variables a run folder of ours loads (`jddc.models.warm_start`)
-WARM_START_KEYS = {
-    "init_from_prefix": "",  # "" = all; or "SRC[=DST],...": source paths under SRC onto ours under DST
-    "init_from_fresh": "",   # "PREFIX,...": our variables that keep their initial values (e.g. image_proj)
-}
-
-
-def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """GPT-2 sizes; `vocab_size` 0 means "from the tokenizer"."""
-  dims = {"tiny": (2, 64, 2), "small": (3, 192, 4), "base": (12, 768, 12)}[check_size(size)]
-  return ml_collections.ConfigDict({
-      "name": "gpt2", "vocab_size": 0, "n_layer": dims[0], "d_model": dims[1], "n_head": dims[2],
-      "n_positions": {"tiny": 128, "small": 256, "base": 1024}[size],
-      "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
-      "image_feature_dim": image_feature_dim,
-      "init_from": "",  # a Hugging Face GPT-2 folder (e.g. uer/gpt2-chinese-cluecorpussmall); first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
-  })
+#: beside every `model.init_from` (`jddc.models.warm_start`); defined with the model schemas
+WARM_START_KEYS = registry.WARM_START_KEYS
 
 
 def short_gpt2_schedule(config: ml_collections.ConfigDict) -> None:
@@ -150,76 +134,6 @@ def image_features(size: str) -> ml_collections.ConfigDict:
   })
 
 
-def resnet18() -> ml_collections.ConfigDict:
-  return ml_collections.ConfigDict({
-      "name": "resnet18", "aux_facts": True,
-      "init_from": "",  # a Hugging Face ResNet-18 folder or a torchvision resnet18 .pth; first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
-  })
-
-
-def bert(size: str) -> ml_collections.ConfigDict:
-  """BERT sizes (base = bert-base-chinese); `vocab_size` 0 means "from the tokenizer"."""
-  dims = {"tiny": (2, 64, 2, 128), "small": (4, 256, 4, 1024), "base": (12, 768, 12, 3072)}[check_size(size)]
-  return ml_collections.ConfigDict({
-      "name": "bert", "vocab_size": 0, "n_layer": dims[0], "d_model": dims[1], "n_head": dims[2], "d_ff": dims[3],
-      "n_positions": {"tiny": 128, "small": 512, "base": 512}[size],
-      "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
-      "init_from": "",  # a Hugging Face BERT folder (e.g. bert-base-chinese); first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
-  })
-
-
-def lead() -> ml_collections.ConfigDict:
-  """Lead: the first `length` characters of the dialogue's utterances (0: the train split's mean summary length)."""
-  return ml_collections.ConfigDict({"name": "lead", "length": 0, "speaker_prefixes": False})
-
-
-def lexrank() -> ml_collections.ConfigDict:
-  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams."""
-  return ml_collections.ConfigDict({"name": "lexrank", "length": 0, "speaker_prefixes": False,
-                                    "threshold": 0.1, "epsilon": 0.1, "ngram": 1})
-
-
-def pgn(size: str) -> ml_collections.ConfigDict:
-  """Pointer-Generator sizes; base = abisee's (embedding 128, hidden 256). `vocab_size`: the generator's
-  vocabulary, the first ids of the tokenizer (0: all of it); rarer pieces can only be copied."""
-  dims = {"tiny": (32, 32, 600), "small": (128, 128, 1000), "base": (128, 256, 0)}[check_size(size)]
-  return ml_collections.ConfigDict({
-      "name": "pgn", "embed_dim": dims[0], "hidden_dim": dims[1], "vocab_size": dims[2],
-      "coverage_loss_weight": 1.0, "optimizer": "adagrad" if size == "base" else "adamw",
-      "adagrad_initial_accumulator": 0.1,
-  })
-
-
-def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """Deep Sequential discourse parser (BASELINES.md §4); `base` has the original's sizes.
-
-  `max_edus`/`max_links` bound training dialogues (longer ones are cut, and the cut is
-  reported); evaluation parses whole dialogues. `train_structure`: "predicted" (the
-  original: the encoders see the model's own greedy parse) or "gold" (teacher forcing).
-  """
-  size = check_size(size)
-  dims = {"tiny": (32, 32, 16, 64), "small": (100, 128, 64, 256), "base": (100, 256, 100, 512)}[size]
-  return ml_collections.ConfigDict({
-      "name": "deep_sequential", "embed_dim": dims[0], "num_units": dims[1], "relation_dim": dims[2],
-      "head_dim": dims[3], "max_edu_dist": 20, "max_speakers": 2, "dropout": {"tiny": 0.0}.get(size, 0.5),
-      "image_feature_dim": image_feature_dim, "shared_encoders": False, "train_structure": "predicted",
-      "max_edus": 32, "max_edu_len": {"tiny": 16}.get(size, 32), "max_links": 64,
-  })
-
-
-def transresnet(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """TransResNet re-ranker (BASELINES.md §1): ParlAI's 300-d, 2 layers, 2 heads, FFN 1200 at `base`."""
-  dims = {"tiny": (32, 1, 2, 64), "small": (128, 2, 2, 512), "base": (300, 2, 2, 1200)}[check_size(size)]
-  return ml_collections.ConfigDict({
-      "name": "transresnet", "vocab_size": 0, "n_positions": {"tiny": 128, "small": 256, "base": 512}[size],
-      "d_model": dims[0], "n_layer": dims[1], "n_head": dims[2], "d_ff": dims[3], "hidden_dim": dims[0],
-      "dropout": 0.0 if size == "tiny" else 0.2, "attn_dropout": 0.0 if size == "tiny" else 0.2,
-      "image_feature_dim": image_feature_dim,
-  })
-
-
 def retrieval(size: str) -> ml_collections.ConfigDict:
   """Candidate retrieval (BASELINES.md §1): top 40 by context embedding, +10 by image feature."""
   check_size(size)
@@ -232,34 +146,8 @@ def retrieval(size: str) -> ml_collections.ConfigDict:
   })
 
 
-def bertsum(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """BERTSUMABS (PreSumm): BERT encoder + pre-LN Transformer decoder, two Adams with Noam schedules.
-
-  `base` = PreSumm's: bert-base-chinese encoder, 6 x 768 decoder, 8 heads, ff 2048, dropout 0.2,
-  lr 0.002 / warmup 20000 (encoder) and 0.2 / 10000 (decoder). Smaller sizes train from scratch on
-  a CPU, with warmups and rates scaled to their step counts (peak lr = lr / sqrt(warmup)).
-  """
-  enc = {"tiny": (2, 64, 2, 128), "small": (2, 192, 4, 768), "base": (12, 768, 12, 3072)}[check_size(size)]
-  dec = {"tiny": (2, 2, 128), "small": (2, 4, 768), "base": (6, 8, 2048)}[size]
-  lr = {"tiny": (0.01, 10, 0.03, 10), "small": (0.02, 100, 0.04, 100), "base": (0.002, 20000, 0.2, 10000)}[size]
-  return ml_collections.ConfigDict({
-      "name": "bertsum", "vocab_size": 0, "n_layer": enc[0], "d_model": enc[1], "n_head": enc[2], "d_ff": enc[3],
-      "n_positions": 512, "dropout": {"tiny": 0.0, "small": 0.1, "base": 0.1}[size],
-      "dec_layers": dec[0], "dec_heads": dec[1], "dec_ff": dec[2],
-      "dec_dropout": {"tiny": 0.0, "small": 0.2, "base": 0.2}[size],
-      "image_feature_dim": image_feature_dim, "label_smoothing": 0.1,
-      "lr_encoder": lr[0], "warmup_encoder": lr[1], "lr_decoder": lr[2], "warmup_decoder": lr[3],
-      "init_from": "",  # a Hugging Face BERT folder (bert-base-chinese) for the encoder; first run only
-      **WARM_START_KEYS,  # or a run folder of ours (jddc.models.warm_start)
-  })
-
-
-MODELS = {"gpt2": lambda size: gpt2(size, 0), "resnet18": lambda size: resnet18()}
-MODELS["bert"] = bert
-MODELS.update({"lead": lambda size: lead(), "lexrank": lambda size: lexrank(), "pgn": pgn})
-MODELS["deep_sequential"] = lambda size: deep_sequential(size, 0)
-MODELS["transresnet"] = lambda size: transresnet(size, 0)
-MODELS["bertsum"] = lambda size: bertsum(size, 0)
+#: model.name -> size -> the model section's defaults (`jddc.models.registry.MODELS`, the one source)
+MODELS = {name: entry.schema for name, entry in registry.MODELS.items()}
 OPTIONAL_SECTIONS = {"features": image_features, "decode": decoding, "retrieval": retrieval}
 
 
@@ -289,7 +177,7 @@ SEQ2SEQ_DECODE_METHODS = ("greedy", "beam")
 RETRIEVAL_DISTANCES = ("squared_l2", "dot_product")
 #: `jddc.data.synth.generate.SIZES`
 CORPUS_SIZES = ("tiny", "default", "large")
-COMPUTE_DTYPES = ("float32", "bfloat16")
+COMPUTE_DTYPES = registry.COMPUTE_DTYPES
 SPLIT_HINTS = (("dev", "valid"), ("val", "valid"), ("validation", "valid"))
 
 #: validation metrics a task reports that can pick its best checkpoint (every task keeps the

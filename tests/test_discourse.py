@@ -321,7 +321,7 @@ def test_real_corpus_configs_prepare_their_data(name, sizes, speakers, tmp_path)
     config.data.cache_dir = str(tmp_path)
   task = DiscourseTask(config, str(tmp_path / "run"))
   task.prepare()
-  assert len(task.relations) == 16 and task.model_config().num_relations == 16
+  assert len(task.relations) == 16 and task.model_context().num_relations == 16
   assert (len(task.sources["train"]), len(task.sources["valid"])) == sizes
   batch = next(iter(task.train_dataset(0, 1)))
   m = config.model

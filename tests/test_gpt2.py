@@ -83,8 +83,12 @@ def test_parameter_names_and_axes():
 
 def test_presets_and_base_shapes():
   assert (gpt2.tiny().n_layer, gpt2.tiny().d_model, gpt2.tiny().n_head, gpt2.tiny().n_positions) == (2, 64, 2, 128)
-  assert (gpt2.small().n_layer, gpt2.small().d_model, gpt2.small().n_head) == (4, 256, 4)
-  assert gpt2.small(vocab_size=1000).vocab_size == 1000
+  from configs import common  # the sizes are the registry's, as the configs read them
+  for size in ("tiny", "small", "base"):
+    m, cfg = common.gpt2(size, 0), gpt2.sized(size)
+    assert (cfg.n_layer, cfg.d_model, cfg.n_head, cfg.n_positions) == (m.n_layer, m.d_model, m.n_head, m.n_positions)
+  assert (gpt2.sized("small").n_layer, gpt2.sized("small").d_model) == (3, 192)
+  assert gpt2.sized("small", vocab_size=1000).vocab_size == 1000
   cfg = gpt2.base()
   abstract = nnx.eval_shape(lambda: gpt2.GPT2(cfg, rngs=nnx.Rngs(0)))
   n = sum(x.size for x in jax.tree.leaves(nnx.state(abstract, nnx.Param)))
@@ -161,7 +165,7 @@ def test_lm_loss_counts_marked_targets():
 
 
 def test_jitted_train_step_with_dropout():
-  model = _random_model(_tiny(), scale=0.05)
+  model = _random_model(_tiny(resid_dropout=0.1, embd_dropout=0.1, attn_dropout=0.1), scale=0.05)
   graphdef, state = nnx.split(model)
   tokens = jnp.asarray(np.random.RandomState(5).randint(0, VOCAB, (2, 12)))
   mask = jnp.ones_like(tokens)

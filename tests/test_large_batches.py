@@ -204,7 +204,7 @@ def test_bf16_compute_tracks_float32_with_float32_state(data_cache, tmp_path):
   batches = [next(data) for _ in range(BF16_STEPS)]
   f32, _ = _losses(task, config, batches)
   bf16_task, _ = _task(data_cache, tmp_path, compute_dtype="bfloat16")
-  assert bf16_task.model_config().dtype == jnp.bfloat16
+  assert bf16_task.model_context().compute_dtype == "bfloat16"
   bf16, state = _losses(bf16_task, bf16_task.config, batches)
   rel = np.abs(bf16 - f32) / f32
   print("float32 losses ", np.round(f32, 4).tolist())

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jddc.models import layers
+from jddc.models import layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,14 +56,36 @@ class BertConfig:
     return self.d_model // self.n_head
 
 
+def config_from(model_config: Any, vocab_size: int, dtype: Any = "float32", **overrides) -> BertConfig:
+  """A `BertConfig` from a model section with BERT's keys (`jddc.models.registry.bert`, `bertsum`);
+  `vocab_size` where the section's is 0; `dtype` of activations."""
+  m = model_config
+  return BertConfig(vocab_size=m.vocab_size or vocab_size, n_positions=m.n_positions, d_model=m.d_model,
+                    n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff, hidden_dropout=m.dropout,
+                    attn_dropout=m.dropout, dtype=dtype, **overrides)
+
+
+def sized(size: str, **overrides) -> BertConfig:
+  """The registry's `size` ("tiny", "small", "base") as a `BertConfig`, vocabulary 21128 (bert-base-chinese)
+  unless `overrides` say otherwise."""
+  return dataclasses.replace(config_from(registry.schema("bert", size), 21128), **overrides)
+
+
 def tiny(**overrides) -> BertConfig:
-  """2 layers x 64, 2 heads, ff 128, 128 positions: for tests."""
-  return dataclasses.replace(BertConfig(n_positions=128, d_model=64, n_layer=2, n_head=2, d_ff=128), **overrides)
+  """The registry's tiny BERT (2 layers x 64, 2 heads, ff 128, 128 positions, no dropout): for tests."""
+  return sized("tiny", **overrides)
 
 
 def base(**overrides) -> BertConfig:
   """bert-base-chinese: vocab 21128, 12 layers x 768, 12 heads, ff 3072, 512 positions."""
-  return dataclasses.replace(BertConfig(), **overrides)
+  return sized("base", **overrides)
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> nnx.Module:
+  """`jddc.models.registry` builder: a `BertClassifier` with `ctx.num_classes` labels, or the bare `Bert`
+  when the task asks for none."""
+  cfg = config_from(model_config, registry.vocab_size(model_config, ctx), jnp.dtype(ctx.compute_dtype))
+  return BertClassifier(cfg, ctx.num_classes, rngs=rngs) if ctx.num_classes else Bert(cfg, rngs=rngs)
 
 
 def _kw(config: BertConfig) -> dict:
@@ -282,3 +304,15 @@ class BertClassifier(nnx.Module):
     _, pooled = self.bert(tokens, deterministic=deterministic, rngs=rngs, **kwargs)
     pooled = self.dropout(pooled, deterministic=deterministic, rngs=rngs)
     return self.classifier(pooled).astype(jnp.float32)
+
+  def classify(self, tokens: jax.Array, mask: jax.Array, image_features: Optional[jax.Array] = None,
+               image_mask: Optional[jax.Array] = None, *, token_type_ids: Optional[jax.Array] = None,
+               deterministic: bool = True, rngs: Optional[nnx.Rngs] = None) -> jax.Array:
+    """Logits float32[B, num_labels]: the classifier interface `TransResNet.classify` shares.
+
+    tokens, mask, token_type_ids int32[B, L]; a text-only model, so `image_features` and `image_mask`
+    must be None.
+    """
+    if image_features is not None or image_mask is not None:
+      raise ValueError("BertClassifier reads no image features (a text-only model)")
+    return self(tokens, attention_mask=mask, token_type_ids=token_type_ids, deterministic=deterministic, rngs=rngs)

@@ -32,7 +32,7 @@ import numpy as np
 from flax import nnx
 
 from jddc import decoding
-from jddc.models import bert, layers
+from jddc.models import bert, layers, registry
 
 LN_EPS = 1e-6
 
@@ -52,6 +52,15 @@ class BertSumConfig:
       raise ValueError(f"d_model {self.encoder.d_model} is not a multiple of dec_heads {self.dec_heads}")
 
 
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "BertSumAbs":
+  """`jddc.models.registry` builder: BERTSUMABS of `model_config` with `ctx.max_target_len` decoder positions."""
+  m = model_config
+  encoder = bert.config_from(m, registry.vocab_size(m, ctx), jnp.dtype(ctx.compute_dtype))
+  return BertSumAbs(BertSumConfig(encoder=encoder, dec_layers=m.dec_layers, dec_heads=m.dec_heads, dec_ff=m.dec_ff,
+                                  dec_dropout=m.dec_dropout, max_target_len=ctx.max_target_len,
+                                  image_feature_dim=ctx.image_feature_dim), rngs=rngs)
+
+
 def sinusoid_positions(length: int, dim: int) -> np.ndarray:
   """float32[length, dim]: sin on even, cos on odd features (PreSumm's PositionalEncoding)."""
   position = np.arange(length, dtype=np.float64)[:, None]
@@ -65,10 +74,11 @@ def sinusoid_positions(length: int, dim: int) -> np.ndarray:
 class MultiHeadAttention(nnx.Module):
   """Attention with separate query / key / value / output projections ([in, out] kernels)."""
 
-  def __init__(self, d: int, heads: int, dropout: float, *, rngs: nnx.Rngs):
+  def __init__(self, d: int, heads: int, dropout: float, *, rngs: nnx.Rngs, dtype: Any = jnp.float32):
     self.heads = heads
-    self.query, self.key, self.value = (layers.Linear(d, d, axes=("embed", "heads"), rngs=rngs) for _ in range(3))
-    self.output = layers.Linear(d, d, axes=("heads", "embed"), rngs=rngs)
+    self.query, self.key, self.value = (layers.Linear(d, d, axes=("embed", "heads"), rngs=rngs, dtype=dtype)
+                                        for _ in range(3))
+    self.output = layers.Linear(d, d, axes=("heads", "embed"), rngs=rngs, dtype=dtype)
     self.dropout = nnx.Dropout(dropout)
 
   def split(self, x: jax.Array) -> jax.Array:
@@ -89,10 +99,10 @@ class MultiHeadAttention(nnx.Module):
 class FeedForward(nnx.Module):
   """x + Drop(W2(Drop(GELU(W1(LN(x))))))."""
 
-  def __init__(self, d: int, ff: int, dropout: float, *, rngs: nnx.Rngs):
-    self.layer_norm = layers.LayerNorm(d, eps=LN_EPS)
-    self.w_1 = layers.Linear(d, ff, axes=("embed", "mlp"), rngs=rngs)
-    self.w_2 = layers.Linear(ff, d, axes=("mlp", "embed"), rngs=rngs)
+  def __init__(self, d: int, ff: int, dropout: float, *, rngs: nnx.Rngs, dtype: Any = jnp.float32):
+    self.layer_norm = layers.LayerNorm(d, eps=LN_EPS, dtype=dtype)
+    self.w_1 = layers.Linear(d, ff, axes=("embed", "mlp"), rngs=rngs, dtype=dtype)
+    self.w_2 = layers.Linear(ff, d, axes=("mlp", "embed"), rngs=rngs, dtype=dtype)
     self.dropout_1, self.dropout_2 = nnx.Dropout(dropout), nnx.Dropout(dropout)
 
   def __call__(self, x, *, deterministic, rngs):
@@ -103,11 +113,12 @@ class FeedForward(nnx.Module):
 
 class DecoderLayer(nnx.Module):
   def __init__(self, config: BertSumConfig, *, rngs: nnx.Rngs):
-    d = config.encoder.d_model
-    self.layer_norm_1, self.layer_norm_2 = layers.LayerNorm(d, eps=LN_EPS), layers.LayerNorm(d, eps=LN_EPS)
-    self.self_attn = MultiHeadAttention(d, config.dec_heads, config.dec_dropout, rngs=rngs)
-    self.context_attn = MultiHeadAttention(d, config.dec_heads, config.dec_dropout, rngs=rngs)
-    self.feed_forward = FeedForward(d, config.dec_ff, config.dec_dropout, rngs=rngs)
+    d, dtype = config.encoder.d_model, config.encoder.dtype
+    self.layer_norm_1 = layers.LayerNorm(d, eps=LN_EPS, dtype=dtype)
+    self.layer_norm_2 = layers.LayerNorm(d, eps=LN_EPS, dtype=dtype)
+    self.self_attn = MultiHeadAttention(d, config.dec_heads, config.dec_dropout, rngs=rngs, dtype=dtype)
+    self.context_attn = MultiHeadAttention(d, config.dec_heads, config.dec_dropout, rngs=rngs, dtype=dtype)
+    self.feed_forward = FeedForward(d, config.dec_ff, config.dec_dropout, rngs=rngs, dtype=dtype)
     self.drop = nnx.Dropout(config.dec_dropout)
 
   def __call__(self, x, self_kv, self_mask, memory_kv, memory_mask, *, deterministic, rngs):
@@ -135,12 +146,12 @@ class BertSumAbs(nnx.Module):
 
   def __init__(self, config: BertSumConfig, *, rngs: nnx.Rngs):
     self.config = config
-    d = config.encoder.d_model
+    d, dtype = config.encoder.d_model, config.encoder.dtype
     self.bert = bert.Bert(config.encoder, rngs=rngs)
-    self.image_proj = (layers.Linear(config.image_feature_dim, d, axes=(None, "embed"), rngs=rngs)
+    self.image_proj = (layers.Linear(config.image_feature_dim, d, axes=(None, "embed"), rngs=rngs, dtype=dtype)
                        if config.image_feature_dim else None)
     self.layers = nnx.List([DecoderLayer(config, rngs=rngs) for _ in range(config.dec_layers)])
-    self.layer_norm = layers.LayerNorm(d, eps=LN_EPS)
+    self.layer_norm = layers.LayerNorm(d, eps=LN_EPS, dtype=dtype)
     self.embed_dropout = nnx.Dropout(config.dec_dropout)
     self.generator_bias = nnx.Param(jnp.zeros((config.encoder.vocab_size,)), out_sharding=("vocab",),
                                     eager_sharding=False)
@@ -166,8 +177,8 @@ class BertSumAbs(nnx.Module):
     """tokens int32[B, T] at positions start.. -> [B, T, d]."""
     d = self.config.encoder.d_model
     pos = jax.lax.dynamic_slice_in_dim(self.positions[...], start, tokens.shape[1], axis=0)
-    x = self.word_embeddings(tokens) * jnp.sqrt(jnp.float32(d)) + pos[None]
-    return self.embed_dropout(x, deterministic=deterministic, rngs=rngs)
+    x = self.word_embeddings(tokens) * jnp.sqrt(jnp.float32(d)) + pos[None]  # float32 sum, then the compute dtype
+    return self.embed_dropout(x.astype(self.config.encoder.dtype), deterministic=deterministic, rngs=rngs)
 
   def _logits(self, h: jax.Array) -> jax.Array:
     return self.word_embeddings.attend(self.layer_norm(h)) + self.generator_bias[...]

@@ -39,11 +39,13 @@ slots, H = num_units, W = max_edu_dist, R = num_relations, F = image feature siz
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
+from jddc.models import registry
 
 NEG_INF = -1e30
 NUM_PAIR_FEATURES = 3  # j - i, same speaker, same turn
@@ -62,6 +64,21 @@ class DeepSequentialConfig:
   dropout: float = 0.5  # 1 - the original's keep_prob, on every GRU's inputs
   image_feature_dim: int = 0  # 0: text-only
   shared_encoders: bool = False
+  dtype: Any = "float32"  # of the layers' products; structured states, pair features and logits' softmax float32
+
+  def layer_kw(self) -> dict:
+    """Keyword arguments of the nnx layers: `dtype` unless float32 (so float32 builds the layers as before)."""
+    return {} if jnp.dtype(self.dtype) == jnp.float32 else {"dtype": self.dtype}
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "DeepSequential":
+  """`jddc.models.registry` builder: the parser over `ctx.num_relations` relations and `ctx.vocab_size` tokens."""
+  m = model_config
+  return DeepSequential(DeepSequentialConfig(
+      vocab_size=registry.vocab_size(m, ctx), num_relations=ctx.num_relations, embed_dim=m.embed_dim, num_units=m.num_units,
+      relation_dim=m.relation_dim, head_dim=m.head_dim, max_edu_dist=m.max_edu_dist, max_speakers=m.max_speakers,
+      dropout=m.dropout, image_feature_dim=ctx.image_feature_dim, shared_encoders=m.shared_encoders,
+      dtype=jnp.dtype(ctx.compute_dtype)), rngs=rngs)
 
 
 def masked_gru(cell: nnx.GRUCell, inputs: jax.Array, mask: jax.Array, reverse: bool = False):
@@ -102,13 +119,13 @@ class EduEncoder(nnx.Module):
   """Token BiGRU per EDU (h_s) and the dialogue GRU over EDUs (h_c)."""
 
   def __init__(self, config: DeepSequentialConfig, *, rngs: nnx.Rngs):
-    h = config.num_units
+    h, kw = config.num_units, config.layer_kw()
     self.config = config
-    self.embed = nnx.Embed(config.vocab_size, config.embed_dim, rngs=rngs)
-    self.forward = nnx.GRUCell(config.embed_dim, h // 2, rngs=rngs)
-    self.backward = nnx.GRUCell(config.embed_dim, h // 2, rngs=rngs)
-    self.image = nnx.Linear(config.image_feature_dim, h, rngs=rngs) if config.image_feature_dim else None
-    self.dialogue = nnx.GRUCell(h, h, rngs=rngs)
+    self.embed = nnx.Embed(config.vocab_size, config.embed_dim, rngs=rngs, **kw)
+    self.forward = nnx.GRUCell(config.embed_dim, h // 2, rngs=rngs, **kw)
+    self.backward = nnx.GRUCell(config.embed_dim, h // 2, rngs=rngs, **kw)
+    self.image = nnx.Linear(config.image_feature_dim, h, rngs=rngs, **kw) if config.image_feature_dim else None
+    self.dialogue = nnx.GRUCell(h, h, rngs=rngs, **kw)
 
   def __call__(self, batch: dict[str, jax.Array], rng: Optional[jax.Array] = None) -> tuple[jax.Array, jax.Array]:
     """Batch with edu_tokens int32[B, N, T], edu_lengths int32[B, N], is_image int32[B, N] and,
@@ -135,10 +152,10 @@ class EduEncoder(nnx.Module):
 class PairHead(nnx.Module):
   """Dense(head_dim, tanh) -> Dense(out) on [h_c_i, h_s_j, h_p_i, h_c_j, features]."""
 
-  def __init__(self, num_units: int, head_dim: int, out: int, *, rngs: nnx.Rngs):
+  def __init__(self, num_units: int, head_dim: int, out: int, *, rngs: nnx.Rngs, **layer_kw):
     self.num_units = num_units
-    self.hidden = nnx.Linear(4 * num_units + NUM_PAIR_FEATURES, head_dim, rngs=rngs)
-    self.out = nnx.Linear(head_dim, out, rngs=rngs)
+    self.hidden = nnx.Linear(4 * num_units + NUM_PAIR_FEATURES, head_dim, rngs=rngs, **layer_kw)
+    self.out = nnx.Linear(head_dim, out, rngs=rngs, **layer_kw)
 
   def __call__(self, hc_i, hs_j, hp_i, hc_j, features) -> jax.Array:
     """Each [..., H] (features [..., 3]) -> float32[..., out]."""
@@ -159,9 +176,9 @@ class Agent(nnx.Module):
     h = config.num_units
     self.encoder = encoder if encoder is not None else EduEncoder(config, rngs=rngs)
     self.relation_embed = nnx.Param(jnp.zeros((config.num_relations + 1, config.relation_dim)))
-    self.same_speaker = nnx.GRUCell(config.relation_dim + h, h, rngs=rngs)
-    self.other_speaker = nnx.GRUCell(config.relation_dim + h, h, rngs=rngs)
-    self.head = PairHead(h, config.head_dim, out, rngs=rngs)
+    self.same_speaker = nnx.GRUCell(config.relation_dim + h, h, rngs=rngs, **config.layer_kw())
+    self.other_speaker = nnx.GRUCell(config.relation_dim + h, h, rngs=rngs, **config.layer_kw())
+    self.head = PairHead(h, config.head_dim, out, rngs=rngs, **config.layer_kw())
 
   def structured(self, parent_state: jax.Array, relation: jax.Array, hs_j: jax.Array, speaker: jax.Array,
                  mask: Optional[jax.Array] = None) -> jax.Array:
@@ -281,7 +298,7 @@ class DeepSequential(nnx.Module):
 
     init = (jnp.zeros((b, w + n, s, h)), jnp.zeros((b, w + n, s, c.head_dim)), jnp.zeros((b, w + n, s, h)))
     (_, _, hp_r), (logits, parents, relations) = jax.lax.scan(step, init, jnp.arange(n))
-    return {"link_logits": jnp.swapaxes(logits, 0, 1), "parents": parents.T, "relations": relations.T,
+    return {"link_logits": jnp.swapaxes(logits, 0, 1).astype(jnp.float32), "parents": parents.T, "relations": relations.T,
             "hs": hs_r, "hc": hc_r, "hp": hp_r[:, w:], "speakers": speakers, "turns": turns}
 
   def relation_logits(self, out: dict[str, jax.Array], parents: jax.Array, children: jax.Array) -> jax.Array:
@@ -292,4 +309,4 @@ class DeepSequential(nnx.Module):
     features = pair_features(children - parents, _rows(out["speakers"], parents), spk_j,
                              _rows(out["turns"], parents), _rows(out["turns"], children))
     return self.relation.head(_rows(out["hc"], parents), _rows(out["hs"], children), hp_i,
-                              _rows(out["hc"], children), features)
+                              _rows(out["hc"], children), features).astype(jnp.float32)

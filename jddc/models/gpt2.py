@@ -32,7 +32,7 @@ import optax
 from flax import nnx
 
 from jddc import sharding
-from jddc.models import layers
+from jddc.models import layers, registry
 
 ACTIVATION_AXES = ("batch", "length", None)  # hidden states [B, L, d]: split the batch, never d
 
@@ -67,19 +67,37 @@ class GPT2Config:
     return self.d_model // self.n_head
 
 
+def config_from(model_config: Any, vocab_size: int, dtype: Any = "float32") -> GPT2Config:
+  """A `GPT2Config` from a `gpt2` model section (`jddc.models.registry.gpt2`); `vocab_size` where
+  the section's is 0; `dtype` of activations."""
+  m = model_config
+  return GPT2Config(
+      vocab_size=m.vocab_size or vocab_size, n_positions=m.n_positions, d_model=m.d_model, n_layer=m.n_layer,
+      n_head=m.n_head, resid_dropout=m.dropout, embd_dropout=m.dropout, attn_dropout=m.dropout,
+      image_feature_dim=m.image_feature_dim, dtype=dtype)
+
+
+def sized(size: str, **overrides) -> GPT2Config:
+  """The registry's `size` ("tiny", "small", "base") as a `GPT2Config`, vocabulary 21128 (bert-base-chinese's,
+  which uer/gpt2-chinese-cluecorpussmall shares) unless `overrides` say otherwise."""
+  return dataclasses.replace(config_from(registry.schema("gpt2", size), 21128), **overrides)
+
+
 def tiny(**overrides) -> GPT2Config:
-  """2 layers x 64, 2 heads, 128 positions: for tests."""
-  return dataclasses.replace(GPT2Config(n_positions=128, d_model=64, n_layer=2, n_head=2), **overrides)
-
-
-def small(**overrides) -> GPT2Config:
-  """4 layers x 256, 4 heads, 256 positions: for CPU runs."""
-  return dataclasses.replace(GPT2Config(n_positions=256, d_model=256, n_layer=4, n_head=4), **overrides)
+  """The registry's tiny GPT-2 (2 layers x 64, 2 heads, 128 positions, no dropout): for tests."""
+  return sized("tiny", **overrides)
 
 
 def base(**overrides) -> GPT2Config:
   """12 layers x 768, 12 heads, 1024 positions, vocab 21128: uer/gpt2-chinese-cluecorpussmall."""
-  return dataclasses.replace(GPT2Config(), **overrides)
+  return sized("base", **overrides)
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "GPT2":
+  """`jddc.models.registry` builder: GPT-2 of `model_config` (vocabulary, image feature size and dtype from `ctx`)."""
+  cfg = dataclasses.replace(config_from(model_config, registry.vocab_size(model_config, ctx),
+                                        jnp.dtype(ctx.compute_dtype)), image_feature_dim=ctx.image_feature_dim)
+  return GPT2(cfg, rngs=rngs)
 
 
 class KVCache(NamedTuple):

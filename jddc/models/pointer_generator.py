@@ -36,7 +36,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jddc import decoding
-from jddc.models import layers
+from jddc.models import layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +48,15 @@ class PGNConfig:
   lstm_init: float = 0.02
   init_std: float = 1e-4
   forget_bias: float = 1.0
+  dtype: Any = "float32"  # of the products; LSTM states, attention, softmaxes and p_gen stay float32
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "PointerGenerator":
+  """`jddc.models.registry` builder: the generator's vocabulary is `model_config.vocab_size` (0: `ctx.vocab_size`)."""
+  m = model_config
+  return PointerGenerator(PGNConfig(vocab_size=registry.vocab_size(m, ctx), embed_dim=m.embed_dim,
+                                    hidden_dim=m.hidden_dim, unk_id=ctx.unk_id, dtype=jnp.dtype(ctx.compute_dtype)),
+                          rngs=rngs)
 
 
 class Encoded(NamedTuple):
@@ -84,27 +93,31 @@ class Dense(nnx.Module):
   """y = x @ kernel (+ bias), truncated-normal initialised."""
 
   def __init__(self, n_in: int, n_out: int, *, std: float, axes: layers.Axes, rngs: nnx.Rngs,
-               use_bias: bool = True):
+               use_bias: bool = True, dtype: Any = jnp.float32):
+    self.dtype = dtype
     self.kernel = _dense(rngs.params(), (n_in, n_out), std, axes)
     self.bias = _dense(rngs.params(), (n_out,), std, axes[1:]) if use_bias else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    y = x @ self.kernel[...]
-    return y + self.bias[...] if self.bias is not None else y
+    """x [..., n_in] -> [..., n_out] in `dtype`."""
+    y = x.astype(self.dtype) @ self.kernel[...].astype(self.dtype)
+    return y + self.bias[...].astype(self.dtype) if self.bias is not None else y
 
 
 class LSTMCell(nnx.Module):
   """An LSTM cell (gates i, f, g, o) with kernel [in + H, 4H]."""
 
-  def __init__(self, n_in: int, hidden: int, *, init: float, forget_bias: float, rngs: nnx.Rngs):
-    self.hidden, self.forget_bias = hidden, forget_bias
+  def __init__(self, n_in: int, hidden: int, *, init: float, forget_bias: float, rngs: nnx.Rngs,
+               dtype: Any = jnp.float32):
+    self.hidden, self.forget_bias, self.dtype = hidden, forget_bias, dtype
     uniform = lambda key, shape, dtype: jax.random.uniform(key, shape, dtype, -init, init)  # noqa: E731
     self.kernel = layers.param(uniform, rngs.params(), (n_in + hidden, 4 * hidden), jnp.float32, ("embed", "mlp"))
     self.bias = layers.param(jax.nn.initializers.zeros, rngs.params(), (4 * hidden,), jnp.float32, ("mlp",))
 
   def __call__(self, x: jax.Array, c: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """x float32[B, in], c and h float32[B, H] -> new (c, h)."""
-    gates = jnp.concatenate([x, h], -1) @ self.kernel[...] + self.bias[...]
+    """x [B, in], c and h float32[B, H] -> new (c, h) float32[B, H]; the gates are computed in `dtype`."""
+    gates = (jnp.concatenate([x, h], -1).astype(self.dtype) @ self.kernel[...].astype(self.dtype)
+             + self.bias[...].astype(self.dtype))
     i, f, g, o = jnp.split(gates, 4, axis=-1)
     c = jax.nn.sigmoid(f + self.forget_bias) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
     return c, jax.nn.sigmoid(o) * jnp.tanh(c)
@@ -148,8 +161,8 @@ class PointerGenerator(nnx.Module):
   def __init__(self, config: PGNConfig, *, rngs: nnx.Rngs):
     self.config = c = config
     e, h = c.embed_dim, c.hidden_dim
-    lstm = functools.partial(LSTMCell, init=c.lstm_init, forget_bias=c.forget_bias, rngs=rngs)
-    dense = functools.partial(Dense, std=c.init_std, rngs=rngs)
+    lstm = functools.partial(LSTMCell, init=c.lstm_init, forget_bias=c.forget_bias, rngs=rngs, dtype=c.dtype)
+    dense = functools.partial(Dense, std=c.init_std, rngs=rngs, dtype=c.dtype)
     self.embedding = _dense(rngs.params(), (c.vocab_size, e), c.init_std, ("vocab", "embed"))
     self.encoder_fw, self.encoder_bw = lstm(e, h), lstm(e, h)
     self.reduce_c, self.reduce_h = dense(2 * h, h, axes=("mlp", "embed")), dense(2 * h, h, axes=("mlp", "embed"))
@@ -164,9 +177,9 @@ class PointerGenerator(nnx.Module):
     self.vocab_proj = dense(h, c.vocab_size, axes=("embed", "vocab"))  # W_o
 
   def embed(self, ids: jax.Array) -> jax.Array:
-    """int32[...] (extended ids allowed: those >= vocab_size read as unk) -> float32[..., E]."""
+    """int32[...] (extended ids allowed: those >= vocab_size read as unk) -> [..., E] in `config.dtype`."""
     ids = jnp.where(ids < self.config.vocab_size, ids, self.config.unk_id)
-    return jnp.take(self.embedding[...], ids, axis=0)
+    return jnp.take(self.embedding[...], ids, axis=0).astype(self.config.dtype)
 
   def encode(self, src_ids: jax.Array, src_ext_ids: jax.Array, src_mask: jax.Array) -> tuple[Encoded, DecoderState]:
     """Source int32[B, L] (ids, extended ids, mask of a valid prefix) -> (Encoded, initial DecoderState)."""
@@ -192,8 +205,9 @@ class PointerGenerator(nnx.Module):
     scores = jnp.where(enc.mask > 0, energy @ self.attention_v[...], layers.NEG_INF)
     attention = jax.nn.softmax(scores, axis=-1)
     context = jnp.einsum("bl,bld->bd", attention, enc.outputs)
-    p_gen = jax.nn.sigmoid(self.p_gen_proj(jnp.concatenate([context, s, x], -1))[:, 0])
-    vocab_probs = jax.nn.softmax(self.vocab_proj(self.output_proj(jnp.concatenate([h, context], -1))), axis=-1)
+    p_gen = jax.nn.sigmoid(self.p_gen_proj(jnp.concatenate([context, s, x], -1))[:, 0].astype(jnp.float32))
+    vocab_logits = self.vocab_proj(self.output_proj(jnp.concatenate([h, context], -1)))
+    vocab_probs = jax.nn.softmax(vocab_logits.astype(jnp.float32), axis=-1)
     out = StepOutput(vocab_probs, attention, state.coverage, p_gen)
     return out, DecoderState(c, h, context, state.coverage + attention)
 

@@ -245,3 +245,27 @@ class ResNet18(nnx.Module):
     if self.fc is None:
       return feats
     return self.fc(feats).astype(jnp.float32)
+
+
+class ImageClassifier(nnx.Module):
+  """ResNet-18 with a category head and, optionally, one head per latent fact."""
+
+  def __init__(self, num_classes: int, fact_sizes: tuple[int, ...], *, rngs: nnx.Rngs, dtype=None):
+    self.backbone = ResNet18(num_classes=0, dtype=dtype, rngs=rngs)
+    self.head = nnx.Linear(512, num_classes, dtype=dtype, rngs=rngs)
+    self.fact_heads = nnx.List([nnx.Linear(512, n, dtype=dtype, rngs=rngs) for n in fact_sizes])
+
+  def features(self, images: jax.Array, train: bool = False) -> jax.Array:
+    """uint8[B, S, S, 3] -> float32[B, 512] pooled features."""
+    return self.backbone.features(preprocess(images), train=train)
+
+  def __call__(self, images: jax.Array, train: bool = False) -> tuple[jax.Array, list[jax.Array]]:
+    """uint8[B, S, S, 3] -> float32 logits [B, classes] and one float32[B, values] per fact head."""
+    h = self.features(images, train)
+    return self.head(h).astype(jnp.float32), [head(h).astype(jnp.float32) for head in self.fact_heads]
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> ImageClassifier:
+  """`jddc.models.registry` builder: ResNet-18 with `ctx.num_classes` categories and one head per `ctx.fact_sizes`."""
+  del model_config  # resnet18 has no size keys; `aux_facts` decides the task's `ctx.fact_sizes`
+  return ImageClassifier(ctx.num_classes, ctx.fact_sizes, rngs=rngs, dtype=jnp.dtype(ctx.compute_dtype))

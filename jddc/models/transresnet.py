@@ -16,13 +16,13 @@ ParlAI and the paper gives no details; BASELINES.md §2 suggests the fused vecto
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jddc.models import bert, layers
+from jddc.models import bert, layers, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +38,22 @@ class TransResNetConfig:
   attn_dropout: float = 0.2
   image_feature_dim: int = 0  # 0: text-only
   num_classes: int = 0  # > 0: a classifier head on the dialogue vector
+  dtype: Any = "float32"  # of activations; parameters, BatchNorm and the returned vectors stay float32
 
   def encoder_config(self) -> bert.BertConfig:
     return bert.BertConfig(vocab_size=self.vocab_size, n_positions=self.n_positions, type_vocab_size=1,
                            d_model=self.d_model, n_layer=self.n_layer, n_head=self.n_head, d_ff=self.d_ff,
-                           hidden_dropout=0.0, attn_dropout=self.attn_dropout)
+                           hidden_dropout=0.0, attn_dropout=self.attn_dropout, dtype=self.dtype)
+
+
+def build(model_config: Any, ctx: Any, *, rngs: nnx.Rngs) -> "TransResNet":
+  """`jddc.models.registry` builder: the re-ranker, or with `ctx.num_classes` the classifier (rewrite_cls)."""
+  m = model_config
+  return TransResNet(TransResNetConfig(
+      vocab_size=registry.vocab_size(m, ctx), n_positions=m.n_positions, d_model=m.d_model, n_layer=m.n_layer,
+      n_head=m.n_head, d_ff=m.d_ff, hidden_dim=m.hidden_dim, dropout=m.dropout, attn_dropout=m.attn_dropout,
+      image_feature_dim=ctx.image_feature_dim, num_classes=ctx.num_classes, dtype=jnp.dtype(ctx.compute_dtype)),
+      rngs=rngs)
 
 
 class TextEncoder(nnx.Module):
@@ -53,7 +64,8 @@ class TextEncoder(nnx.Module):
     self.embeddings = bert.Embeddings(enc, rngs=rngs)
     self.encoder = bert.Encoder(enc, rngs=rngs)
     self.dropout = nnx.Dropout(config.dropout)
-    self.proj = layers.Linear(config.d_model, config.hidden_dim, axes=("embed", None), rngs=rngs)
+    self.proj = layers.Linear(config.d_model, config.hidden_dim, axes=("embed", None), rngs=rngs,
+                              dtype=config.dtype)
 
   def __call__(self, tokens: jax.Array, mask: jax.Array, *, deterministic: bool = True,
                rngs: Optional[nnx.Rngs] = None) -> jax.Array:
@@ -74,7 +86,8 @@ class ImageEncoder(nnx.Module):
     self.norm = nnx.BatchNorm(config.image_feature_dim, momentum=0.9, epsilon=1e-5, use_fast_variance=False,
                               rngs=rngs)
     self.dropout = nnx.Dropout(config.dropout)
-    self.proj = layers.Linear(config.image_feature_dim, config.hidden_dim, axes=(None, None), rngs=rngs)
+    self.proj = layers.Linear(config.image_feature_dim, config.hidden_dim, axes=(None, None), rngs=rngs,
+                              dtype=config.dtype)
 
   def __call__(self, features: jax.Array, image_mask: jax.Array, *, deterministic: bool = True,
                rngs: Optional[nnx.Rngs] = None) -> jax.Array:
@@ -100,8 +113,8 @@ class TransResNet(nnx.Module):
     self.context_encoder = TextEncoder(config, rngs=rngs)
     self.label_encoder = TextEncoder(config, rngs=rngs) if not config.num_classes else None
     self.image_encoder = ImageEncoder(config, rngs=rngs) if config.image_feature_dim else None
-    self.classifier = (layers.Linear(config.hidden_dim, config.num_classes, axes=(None, None), rngs=rngs)
-                       if config.num_classes else None)
+    self.classifier = (layers.Linear(config.hidden_dim, config.num_classes, axes=(None, None), rngs=rngs,
+                                     dtype=config.dtype) if config.num_classes else None)
 
   def encode_dialogue(self, tokens: jax.Array, mask: jax.Array, image_features: Optional[jax.Array] = None,
                       image_mask: Optional[jax.Array] = None, *, deterministic: bool = True,
@@ -118,8 +131,14 @@ class TransResNet(nnx.Module):
     return self.label_encoder(tokens, mask, deterministic=deterministic, rngs=rngs)
 
   def classify(self, tokens: jax.Array, mask: jax.Array, image_features: Optional[jax.Array] = None,
-               image_mask: Optional[jax.Array] = None, **kwargs) -> jax.Array:
-    """Logits float32[B, num_classes] from the dialogue vector (arguments as `encode_dialogue`)."""
+               image_mask: Optional[jax.Array] = None, *, token_type_ids: Optional[jax.Array] = None,
+               **kwargs) -> jax.Array:
+    """Logits float32[B, num_classes] from the dialogue vector (arguments as `encode_dialogue`).
+
+    `token_type_ids` is accepted for `bert.BertClassifier.classify`'s interface and ignored: the
+    encoders have one token type (ParlAI's have none).
+    """
+    del token_type_ids
     return self.classifier(self.encode_dialogue(tokens, mask, image_features, image_mask, **kwargs)).astype(jnp.float32)
 
 

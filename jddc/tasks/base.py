@@ -27,6 +27,7 @@ from jddc.data import tfds_builder, tokenizers
 from jddc.data.corpora import builder as corpus_builder
 from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
+from jddc.models import registry
 
 Metrics = dict[str, tuple[jax.Array, jax.Array]]  # name -> (sum, count), summed over the batch
 #: A training loss as `Task.loss` returns it, for the engine to divide: a (sum, count) pair of
@@ -154,9 +155,24 @@ class Task(abc.ABC):
     del run_dir
     self.prepare()
 
-  @abc.abstractmethod
+  @property
+  def multimodal(self) -> bool:
+    """Whether the model reads image features (`model.image_feature_dim` > 0), which `prepare` then provides."""
+    return self.config.model.get("image_feature_dim", 0) > 0
+
+  def model_context(self) -> registry.ModelContext:
+    """What the model is built with beside `config.model`: by default the tokenizer's size (once
+    `prepare` has set `self.tokenizer`), the image feature size and `train.compute_dtype`; a task
+    with label sets or decoder lengths adds its own."""
+    tokenizer = getattr(self, "tokenizer", None)
+    return registry.ModelContext(vocab_size=tokenizer.vocab_size if tokenizer is not None else 0,
+                                 compute_dtype=str(self.compute_dtype),
+                                 image_feature_dim=self.config.model.get("image_feature_dim", 0))
+
   def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    """The model, built from `self.config.model` (called under `nnx.eval_shape` and `jax.jit`)."""
+    """The model of `config.model`, built by `jddc.models.registry` from `model_context()` (called
+    under `nnx.eval_shape` and `jax.jit`)."""
+    return registry.build(self.config.model, self.model_context(), rngs=rngs)
 
   @abc.abstractmethod
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:

@@ -18,6 +18,7 @@ Batch features (S = data.max_len, T = data.max_response_len, I = data.max_images
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import grain
@@ -28,7 +29,7 @@ from flax import nnx
 
 from jddc import decoding, evaluation, predict_inputs
 from jddc.data import pipeline
-from jddc.models import bert, bertsum
+from jddc.models import bertsum, registry
 from jddc.tasks import base
 from jddc.tasks import summary as summary_lib
 
@@ -81,10 +82,6 @@ class BertSumTask(base.Task):
   metric_mode = "max"
   throughput_unit = "tokens"
 
-  @property
-  def multimodal(self) -> bool:
-    return self.config.model.image_feature_dim > 0
-
   def prepare(self) -> None:
     self.prepare_data("summary", image_features=self.multimodal)
 
@@ -94,17 +91,9 @@ class BertSumTask(base.Task):
     return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, max_images=d.max_images,
                                    image_size=0, seed=self.config.seed, worker_count=d.worker_count, **kw)
 
-  def model_config(self) -> bertsum.BertSumConfig:
-    m = self.config.model
-    encoder = bert.BertConfig(vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions,
-                              d_model=m.d_model, n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff,
-                              hidden_dropout=m.dropout, attn_dropout=m.dropout)
-    return bertsum.BertSumConfig(encoder=encoder, dec_layers=m.dec_layers, dec_heads=m.dec_heads, dec_ff=m.dec_ff,
-                                 dec_dropout=m.dec_dropout, max_target_len=self.config.data.max_response_len + 1,
-                                 image_feature_dim=m.image_feature_dim)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    return bertsum.BertSumAbs(self.model_config(), rngs=rngs)
+  def model_context(self) -> registry.ModelContext:
+    """Decoder positions for [BOS] + the longest target (`data.max_response_len`)."""
+    return dataclasses.replace(super().model_context(), max_target_len=self.config.data.max_response_len + 1)
 
   def optimizer(self) -> optax.GradientTransformation:
     m = self.config.model

@@ -18,6 +18,7 @@ or a public corpus's own (`RELATION_SETS`).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Optional
 
@@ -27,13 +28,13 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from flax import nnx
 
 from jddc import evaluation
 from jddc import metrics as metrics_lib
 from jddc.data import discourse_pipeline as dp
 from jddc.data import pipeline, schema
 from jddc.models import deep_sequential as ds
+from jddc.models import registry
 from jddc.tasks import base
 
 
@@ -92,10 +93,6 @@ class DiscourseTask(base.Task):
   metric_mode = "max"
   throughput_unit = "dialogues"
 
-  @property
-  def multimodal(self) -> bool:
-    return self.config.model.image_feature_dim > 0
-
   def prepare(self) -> None:
     self.relations = relation_names(self.config)
     self.prepare_data("discourse", image_features=self.multimodal)
@@ -112,16 +109,9 @@ class DiscourseTask(base.Task):
                               num_relations=len(self.relations), seed=self.config.seed,
                               worker_count=self.config.data.worker_count, **kw)
 
-  def model_config(self) -> ds.DeepSequentialConfig:
-    m = self.config.model
-    return ds.DeepSequentialConfig(
-        vocab_size=self.tokenizer.vocab_size, num_relations=len(self.relations), embed_dim=m.embed_dim,
-        num_units=m.num_units, relation_dim=m.relation_dim, head_dim=m.head_dim, max_edu_dist=m.max_edu_dist,
-        max_speakers=m.max_speakers, dropout=m.dropout, image_feature_dim=m.image_feature_dim,
-        shared_encoders=m.shared_encoders)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    return ds.DeepSequential(self.model_config(), rngs=rngs)
+  def model_context(self) -> registry.ModelContext:
+    """The corpus's relation label set (`relation_names`)."""
+    return dataclasses.replace(super().model_context(), num_relations=len(self.relations))
 
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.discourse_config(process_index=process_index, process_count=process_count)

@@ -40,10 +40,6 @@ class ResponseTask(base.Task):
   target_field = "response"
   target_marker = "agent"
 
-  @property
-  def multimodal(self) -> bool:
-    return self.config.model.image_feature_dim > 0
-
   def prepare(self) -> None:
     self.prepare_data(self.example_type, image_features=self.multimodal)
     self.sources = self.select_sources(self.sources)
@@ -65,16 +61,6 @@ class ResponseTask(base.Task):
   def select_sources(self, sources: dict) -> dict:
     """The examples the row trains and evaluates on (all of them here)."""
     return sources
-
-  def model_config(self) -> gpt2.GPT2Config:
-    m = self.config.model
-    return gpt2.GPT2Config(
-        vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
-        n_layer=m.n_layer, n_head=m.n_head, resid_dropout=m.dropout, embd_dropout=m.dropout,
-        attn_dropout=m.dropout, image_feature_dim=m.image_feature_dim, dtype=self.compute_dtype)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    return gpt2.GPT2(self.model_config(), rngs=rngs)
 
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.pipeline_config(process_index=process_index, process_count=process_count)

@@ -87,10 +87,6 @@ class RetrievalTask(base.Task):
   dialogue_fields = ("context_",)  # what `predict` reads, as the generative response row
   predict_groups = dialogue_fields
 
-  @property
-  def multimodal(self) -> bool:
-    return self.config.model.image_feature_dim > 0
-
   def prepare(self) -> None:
     self.prepare_data("response", image_features=self.multimodal)
     r = self.config.retrieval
@@ -116,13 +112,6 @@ class RetrievalTask(base.Task):
   def features(self, config: pipeline.PipelineConfig) -> RetrievalFeatures:
     dim = self.config.model.image_feature_dim
     return RetrievalFeatures(self.tokenizer, config, self.feature_table, dim)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    m = self.config.model
-    return transresnet.TransResNet(transresnet.TransResNetConfig(
-        vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
-        n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff, hidden_dim=m.hidden_dim, dropout=m.dropout,
-        attn_dropout=m.attn_dropout, image_feature_dim=m.image_feature_dim), rngs=rngs)
 
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.pipeline_config(process_index=process_index, process_count=process_count)

@@ -17,8 +17,9 @@ constant guess. 'f1_rewritable' (positive class), 'f1_not_rewritable', 'accuracy
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Any, Optional
+from typing import Optional
 
 import grain
 import jax
@@ -33,7 +34,7 @@ from jddc.data import examples as examples_lib
 from jddc.data import pipeline
 from jddc.data.errors import DataError
 from jddc.data.tokenizers import Tokenizer
-from jddc.models import bert, transresnet
+from jddc.models import registry
 from jddc.tasks import base
 
 
@@ -95,27 +96,12 @@ class RewriteClsTask(base.Task):
   metric = "f1"
   metric_mode = "max"
 
-  @property
-  def multimodal(self) -> bool:
-    return self.config.model.name == "transresnet" and self.config.model.image_feature_dim > 0
-
   def prepare(self) -> None:
     self.prepare_data("rewrite", image_features=self.multimodal)
 
-  def _text_config(self) -> bert.BertConfig:
-    m = self.config.model
-    return bert.BertConfig(vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions,
-                           d_model=m.d_model, n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff,
-                           hidden_dropout=m.dropout, attn_dropout=m.dropout)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    m = self.config.model
-    if m.name == "bert":
-      return bert.BertClassifier(self._text_config(), 2, rngs=rngs)
-    return transresnet.TransResNet(transresnet.TransResNetConfig(
-        vocab_size=m.vocab_size or self.tokenizer.vocab_size, n_positions=m.n_positions, d_model=m.d_model,
-        n_layer=m.n_layer, n_head=m.n_head, d_ff=m.d_ff, hidden_dim=m.hidden_dim, dropout=m.dropout,
-        attn_dropout=m.attn_dropout, image_feature_dim=m.image_feature_dim, num_classes=2), rngs=rngs)
+  def model_context(self) -> registry.ModelContext:
+    """A two-class head (can / cannot be rewritten) on either model (`bert`, `transresnet`)."""
+    return dataclasses.replace(super().model_context(), num_classes=2)
 
   def _features(self) -> RewriteClsFeatures:
     d = self.config.data
@@ -128,13 +114,11 @@ class RewriteClsTask(base.Task):
     return pipeline.make_dataset(self.sources["train"], self._features(), config)
 
   def logits(self, model, batch, *, train: bool, rng=None) -> jax.Array:
-    """float32[B, 2] for a batch of `RewriteClsFeatures`."""
+    """float32[B, 2] for a batch of `RewriteClsFeatures` (the `classify` both models have)."""
     rngs = nnx.Rngs(dropout=rng) if train else None
-    if self.config.model.name == "bert":
-      return model(batch["tokens"], attention_mask=batch["attention_mask"], token_type_ids=batch["token_types"],
-                   deterministic=not train, rngs=rngs)
     return model.classify(batch["tokens"], batch["attention_mask"], batch.get("image_features"),
-                          batch.get("image_mask"), deterministic=not train, rngs=rngs)
+                          batch.get("image_mask"), token_type_ids=batch["token_types"], deterministic=not train,
+                          rngs=rngs)
 
   def loss(self, model, batch, rng):
     logits = self.logits(model, batch, train=True, rng=rng)

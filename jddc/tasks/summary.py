@@ -16,17 +16,18 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterator, Optional
 
 import grain
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import nnx
 
 from jddc import decoding, evaluation, extractive, metrics as metrics_lib, predict_inputs
 from jddc.data import pipeline
 from jddc.models import pointer_generator as pgn
+from jddc.models import registry
 from jddc.tasks import base
 
 text = pipeline.as_text
@@ -111,13 +112,9 @@ class PointerGeneratorTask(base.Task):
     return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, image_size=0,
                                    seed=self.config.seed, worker_count=d.worker_count, **kw)
 
-  def model_config(self) -> pgn.PGNConfig:
-    m = self.config.model
-    return pgn.PGNConfig(vocab_size=self.vocab_size, embed_dim=m.embed_dim, hidden_dim=m.hidden_dim,
-                         unk_id=self.tokenizer.unk_id)
-
-  def make_model(self, rngs: nnx.Rngs) -> nnx.Module:
-    return pgn.PointerGenerator(self.model_config(), rngs=rngs)
+  def model_context(self) -> registry.ModelContext:
+    """The tokenizer's unknown id, what out-of-vocabulary source tokens are embedded as."""
+    return dataclasses.replace(super().model_context(), unk_id=self.tokenizer.unk_id)
 
   def optimizer(self) -> optax.GradientTransformation:
     """Adagrad (lr `optim.lr`, initial accumulator, clip `optim.clip`) as the original, or the default AdamW."""
