@@ -164,7 +164,7 @@ def test_generation_predictions_do_not_depend_on_eval_batch_size(data_cache, tmp
   from jddc import sharding, train
   config = _config("summary_pgn", data_cache, max_examples=7)
   task = train.prepare_data(config, str(tmp_path / "run"))
-  run = train.RunState(task, config, sharding.make_mesh(config.mesh.to_dict()))
+  run = train.RunState(task, config, sharding.make_mesh(sharding.mesh_shape(config.mesh)))
   model = run.model(run.init())  # untrained weights decode arbitrary (but deterministic) summaries
   files, scores = {}, {}
   for size in (7, 3, 1):
