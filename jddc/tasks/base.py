@@ -23,7 +23,7 @@ from flax import nnx
 from jddc import faults, fsutil, optim
 from jddc.data import corpora
 from jddc.data import release as release_lib
-from jddc.data import tfds_builder, tokenizers
+from jddc.data import glove, tfds_builder, tokenizers, word_tokenizer
 from jddc.data.corpora import builder as corpus_builder
 from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
@@ -39,6 +39,8 @@ RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: the tokenizer the run traine
 #: the modules whose code chooses a cached tokenizer's training texts and trains it
 TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.release", "jddc.data.examples",
                   "jddc.data.corpora.common")
+#: the modules whose code makes a word tokenizer's vocabulary (`data.tokenizer = "word"`), beside those
+WORD_TOKENIZER_CODE = ("jddc.data.word_tokenizer", "jddc.data.glove")
 
 
 def loss_terms(loss: LossSum) -> tuple[tuple[jax.Array, jax.Array], ...]:
@@ -292,36 +294,48 @@ def source_fingerprint(config: ml_collections.ConfigDict) -> str:
 
 def tokenizer_key(config: ml_collections.ConfigDict) -> str:
   """What a trained tokenizer depends on: its texts' source (`source_fingerprint`), `on_error`,
-  the vocabulary size and the code that picks the texts and trains it."""
-  return fsutil.content_key(source_fingerprint(config), config.data.corpus, config.data.on_error,
-                            config.data.vocab_size,
-                            fsutil.code_fingerprint(*TOKENIZER_CODE), length=12)
+  the vocabulary size and the code that picks the texts and trains it; for a word tokenizer
+  also its code and the words `data.word_vectors` has vectors for (`glove.fingerprint`)."""
+  parts = [source_fingerprint(config), config.data.corpus, config.data.on_error, config.data.vocab_size,
+           fsutil.code_fingerprint(*TOKENIZER_CODE)]
+  if config.data.tokenizer == "word":
+    vectors = config.data.word_vectors
+    parts += ["word", fsutil.code_fingerprint(*WORD_TOKENIZER_CODE), glove.fingerprint(vectors) if vectors else ""]
+  return fsutil.content_key(*parts, length=12)
 
 
 def tokenizer(config: ml_collections.ConfigDict) -> tokenizers.Tokenizer:
-  """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached) or a path.
+  """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached), "word" (a
+  `jddc.data.word_tokenizer` vocabulary of the train split: the `data.vocab_size` most frequent
+  words plus every other one `data.word_vectors` has a vector for; cached) or a path.
 
   A public corpus trains on its reader's `training_texts` (`jddc.data.corpora.Reader`). The
-  cache entry `<cache_dir>/tokenizers/<name>-<tokenizer_key>-sp<vocab>` is written by one
-  process at a time and appears only when complete.
+  cache entry `<cache_dir>/tokenizers/<name>-<tokenizer_key>-sp<vocab>` (`-word<vocab>`) is
+  written by one process at a time and appears only when complete.
   """
-  if config.data.tokenizer != "sentencepiece":
+  word = config.data.tokenizer == "word"
+  if config.data.tokenizer != "sentencepiece" and not word:
     return tokenizers.load_tokenizer(config.data.tokenizer)
   root = release_dir(config)
   name = os.path.basename(os.path.normpath(root))
   name = name if is_release(config) else f"{config.data.corpus}-{name}"
   folder = os.path.join(config.data.cache_dir, "tokenizers")
-  entry = f"{name}-{tokenizer_key(config)}-sp{config.data.vocab_size}"
+  entry = f"{name}-{tokenizer_key(config)}-{'word' if word else 'sp'}{config.data.vocab_size}"
   out = os.path.join(folder, entry)
-  if os.path.isfile(os.path.join(out, tokenizers.SP_MODEL_FILE)):
+  main_file = word_tokenizer.WORDS_FILE if word else tokenizers.SP_MODEL_FILE
+  if os.path.isfile(os.path.join(out, main_file)):
     return tokenizers.load_tokenizer(out)
   with fsutil.file_lock(out):
-    if os.path.isfile(os.path.join(out, tokenizers.SP_MODEL_FILE)):
+    if os.path.isfile(os.path.join(out, main_file)):
       return tokenizers.load_tokenizer(out)
     fsutil.sweep_leftovers(folder, entry)
     texts = _tokenizer_texts(config, root)
+    pretrained = glove.load_vocabulary(config.data.word_vectors) if word and config.data.word_vectors else None
     with fsutil.atomic_dir(out) as tmp:
-      trained = tokenizers.train_sentencepiece(texts, tmp, vocab_size=config.data.vocab_size)
+      if word:
+        trained = word_tokenizer.build_word_tokenizer(texts, config.data.vocab_size, pretrained, tmp)
+      else:
+        trained = tokenizers.train_sentencepiece(texts, tmp, vocab_size=config.data.vocab_size)
       faults.point("tokenizer.during_training")
   return trained
 
