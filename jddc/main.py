@@ -30,7 +30,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 # configuration puts the repository root on sys.path for `configs.*`
-from jddc import configuration, distributed, predict_inputs
+from jddc import configuration, distributed
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",
@@ -144,7 +144,9 @@ def main(argv):
     elif FLAGS.mode == "eval":
       results = train.evaluate(config, workdir, FLAGS.split)
     else:
-      return predict_inputs.run(config, workdir, FLAGS.inputs)
+      from jddc import predict
+
+      return predict.run(config, workdir, FLAGS.inputs)
   except run_identity.RunMismatchError as e:
     fail(str(e))  # one paragraph, no usage text: the flags were fine
   if jax.process_index() != 0:

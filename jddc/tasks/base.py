@@ -58,6 +58,9 @@ class Task(abc.ABC):
   #: False: nothing to train (Lead, LexRank); the engine skips the model and the loop and
   #: calls `evaluate(None, split, out_dir)` straight away
   trainable: bool = True
+  #: (image name -> row, float32[N, dim]) of the frozen image features, for a model that reads
+  #: them: set by the engine before `prepare` (`jddc.train.image_features`); None otherwise
+  feature_table: Optional[tuple[dict[str, int], np.ndarray]] = None
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
@@ -103,21 +106,19 @@ class Task(abc.ABC):
     return optim.adamw(self.config.optim, self.config.train.steps)
 
   def prepare_data(self, kind: str, image_features: bool = False) -> None:
-    """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split),
-    `self.tokenizer` and `self.feature_table` (the frozen ResNet-18 features when
-    `image_features`, trained on first use; else None)."""
+    """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split) and
+    `self.tokenizer`. A task that reads image features says so (`image_features`): the engine
+    has set `self.feature_table` before (`jddc.train.prepare`), and its absence is an error."""
+    if image_features and self.feature_table is None:
+      raise ValueError(f"{type(self).__name__} reads image features and has no feature_table: the engine "
+                       "resolves them before the task prepares (jddc.train.prepare_data), or set "
+                       "task.feature_table = jddc.inference.image_features(extractor_dir, image_paths)")
     with stage("corpus"):
       self.release = release_dir(self.config)
     with stage("tfds shards"):
       self.sources = data_sources(self.config, kind)
     with stage("tokenizer"):
       self.tokenizer = run_tokenizer(self.config, self.workdir)
-    self.feature_table = None
-    if image_features:
-      from jddc import features  # imports this module
-
-      with stage("image features"):
-        self.feature_table = features.feature_table(self.config)
 
   def predict(self, model: nnx.Module, examples: list[dict]) -> list[dict]:
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""
