@@ -24,9 +24,10 @@ def code_cells(path: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data_cache(tmp_path_factory, tiny_release):
+def data_cache(tmp_path_factory, tiny_release, copy_tiny_features):
   cache = tmp_path_factory.mktemp("data_cache")
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  copy_tiny_features(cache)  # the session's feature extractor
   return cache
 
 
