@@ -18,6 +18,10 @@ resumes from its latest checkpoint. A run folder holds one run: starting it agai
 config that differs in a training key (`--config.optim.lr=...`) is an error naming the keys
 (`jddc.run_identity`); evaluation options (`eval.max_examples`, `decode.*`) may differ in
 `--mode=eval|predict`, whose results go to `<workdir>/eval/results_<split>.json`.
+
+Every mode (`--mode=prepare` included) prepares through `jddc.train.prepare`, which first
+resolves the config's prerequisites (a multimodal row's image features: its extractor run,
+trained by the one loop if needed, then the extracted table) and hands them to the task.
 """
 
 from __future__ import annotations
