@@ -77,7 +77,8 @@ class Task(abc.ABC):
 
   @abc.abstractmethod
   def prepare(self) -> None:
-    """Builds what the task reads (corpus, shards, tokenizer, features); idempotent."""
+    """Builds what the task reads (corpus, shards, tokenizer); idempotent. Image features are
+    handed to it before, by the engine (`feature_table`)."""
 
   def prepare_inference(self, run_dir: str) -> None:
     """What `make_model` and `predict` need, from a run folder alone (`jddc.inference`);
