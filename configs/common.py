@@ -10,6 +10,7 @@ paper's sizes: GPT-2 12 layers x 768, ResNet-18 at 224 px). Nothing else changes
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 
 import ml_collections
@@ -53,6 +54,8 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.data.max_len = {"tiny": 96, "small": 128, "base": 512}[size]
   c.data.max_response_len = {"tiny": 24, "small": 40, "base": 64}[size]
   c.data.max_images = 4
+  # the side images are decoded at, by the model that reads pixels: the image_category row's, or a
+  # multimodal row's feature extractor (`jddc.features.extractor_config`); text rows read none
   c.data.image_size = {"tiny": 32, "small": 64, "base": 224}[size]
   c.data.worker_count = 0
   c.data.corpus = "jddc"  # "jddc" (the release above) or a public corpus of jddc.data.corpora.READERS
@@ -127,7 +130,12 @@ def decoding(size: str) -> ml_collections.ConfigDict:
 
 
 def image_features(size: str) -> ml_collections.ConfigDict:
-  """Where the frozen ResNet-18 features of multimodal rows come from (BASELINES.md §0)."""
+  """Where the frozen ResNet-18 features of multimodal rows come from (BASELINES.md §0).
+
+  The default extractor's config is `extractor_config` at `size`, with the row's `data`
+  (but its text keys) and mesh (`jddc.features.extractor_config`): it is trained and its
+  images decoded at the row's `data.image_size`.
+  """
   return ml_collections.ConfigDict({
       "extractor_config": "configs/image_category.py",  # trained on first use if no checkpoint below
       "checkpoint": "",  # a ResNet-18 run folder (ours) to use instead
@@ -328,6 +336,8 @@ def _decode_lengths(c) -> str | None:
 
 
 def _image_features(c) -> str | None:
+  """A `features` section exactly when the model reads image features (`jddc.features.reads_image_features`),
+  of their size, and a given extractor run trained at the row's `data.image_size`."""
   dim = lookup(c, "model.image_feature_dim")
   if "features" in c and not dim:
     return (f"features: model {c.model.name!r} reads no image features (model.image_feature_dim "
@@ -336,6 +346,10 @@ def _image_features(c) -> str | None:
     return f"model.image_feature_dim {dim} needs a features section (common.image_features) to read them from"
   if dim and dim != c.features.dim:
     return f"model.image_feature_dim {dim} differs from features.dim {c.features.dim}, the extractor's feature size"
+  size = _run_image_size(c.features.checkpoint) if dim and c.features.checkpoint else None
+  if size is not None and size != c.data.image_size:
+    return (f"data.image_size {c.data.image_size} differs from {size}, the size features.checkpoint "
+            f"{c.features.checkpoint!r} was trained at (its config.json): set --config.data.image_size={size}")
   return None
 
 
@@ -344,6 +358,16 @@ def _warm_start_needs_a_run(c) -> str | None:
     if c.model.get(key) and not c.model.get("init_from"):
       return f"model.{key} {c.model[key]!r} is set but model.init_from is empty: it selects from a run folder there"
   return None
+
+
+def _run_image_size(run_dir: str) -> int | None:
+  """`data.image_size` of a local run folder's config.json; None where it cannot be read (checked later)."""
+  try:
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+      size = json.load(f)["data"]["image_size"]
+  except (OSError, ValueError, KeyError, TypeError):
+    return None
+  return size if isinstance(size, int) else None
 
 
 def _one_rest_axis(c) -> str | None:

@@ -65,6 +65,8 @@ def analyse(config, axes: dict[str, int]) -> dict:
 
   mesh = sharding.make_mesh(axes, jax.devices()[:math.prod(axes.values())])
   task = get_task(config.task)(config, tempfile.mkdtemp(prefix="jddc_aot_"))
+  if not task.static_batch_shapes:  # shapes from a prepared batch: data (and image features) first
+    train.prepare(task)
   batch = task.abstract_batch(config.train.batch_size)
   run = train.RunState(task, config, mesh)
   abstract = run.abstract()

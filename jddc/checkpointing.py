@@ -25,6 +25,9 @@ import orbax.checkpoint as ocp
 
 from jddc import faults
 
+LATEST_DIR = "checkpoints"  # <workdir>/checkpoints/<step>/: the latest states, for resuming
+BEST_DIR = "best"  # <workdir>/best/<step>/: the best model state by the validation metric
+
 
 def abstract_with_shardings(state: Any, shardings: Any) -> Any:
   """ShapeDtypeStructs of `state` (arrays or ShapeDtypeStructs) placed by `shardings`."""
@@ -71,13 +74,13 @@ class Checkpointer:
     # other's and a process finalizes before its peers wrote their metadata.
     sync = lambda name: ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name)  # noqa: E731
     self.latest = ocp.CheckpointManager(
-        path(workdir, "checkpoints"),
+        path(workdir, LATEST_DIR),
         options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, cleanup_tmp_directories=True,
                                              multiprocessing_options=sync("latest")))
     self.best = None
     if best_metric:
       self.best = ocp.CheckpointManager(
-          path(workdir, "best"),
+          path(workdir, BEST_DIR),
           options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True, best_mode=best_mode,
                                                cleanup_tmp_directories=True,
                                                best_fn=lambda metrics: metrics[best_metric],

@@ -2,10 +2,19 @@
 
     <data.cache_dir>/features/<release>-<key>.npz   names: str[N], features: float32[N, 512]
 
+A row reads image features exactly when its config has a `features` section
+(`reads_image_features`; configs/common.py's rule `_image_features` ties the section to
+`model.image_feature_dim`). They are a prerequisite the engine resolves before the task
+prepares (`jddc.train.image_features`): it makes sure the extractor run exists, training it
+with the one loop if needed, then asks this module for the table and hands it to the task
+(`task.feature_table`). This module only names, checks and reads extractor runs and extracts;
+it imports no training code.
+
 The extractor is `config.features.checkpoint` (a run folder of configs/image_category.py)
-or, by default, that config trained on the same release on first use, under
-`<data.cache_dir>/feature_extractor/<release>-<key>-<size>/` (a derived artefact of the
-data, like the shards). Both are cache entries that exist only when complete:
+or, by default, the config `extractor_config` derives from the row's, trained on the same
+release on first use, under `<data.cache_dir>/feature_extractor/<release>-<key>-<size>/` (a
+derived artefact of the data, like the shards). Both are cache entries that exist only when
+complete:
 
 - the default extractor is complete when `extractor_complete.json` is there, written
   atomically after its training and final evaluation returned; an interrupted training is
@@ -14,45 +23,73 @@ data, like the shards). Both are cache entries that exist only when complete:
   run waits and then finds it complete;
 - the feature table is written atomically, under a lock, and its key covers what it
   depends on: the extractor's identity (its config and its best checkpoint's bytes), the
-  images' names and bytes, the image size and the code that extracts.
+  images' names and bytes, the image size and the code that extracts. The extractor run is
+  loaded through `jddc.inference`, and images are decoded at the size it was trained at
+  (its `data.image_size`, which the row's must equal).
+
+Multi-process runs only read: the extractor and the table must be prepared with one process
+first (`python -m jddc.main --config=... --mode=prepare`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import logging
 from flax import nnx
 
-from jddc import configuration, faults, fsutil
+from jddc import checkpointing, configuration, faults, fsutil, inference
 from jddc.data import pipeline, release as release_lib, tfds_builder
 from jddc.tasks import base
 
+FeatureTable = tuple[dict[str, int], np.ndarray]  # (image name -> row, float32[N, dim])
+
 COMPLETE_FILE = "extractor_complete.json"  # <extractor workdir>/: written once its training finished
 #: the code a default extractor's weights depend on (a change retrains it)
-EXTRACTOR_CODE = ("jddc.tasks.image_category", "jddc.models.resnet", "jddc.models.layers", "jddc.data.pipeline",
-                  "jddc.data.images", "jddc.train", "jddc.optim", "jddc.data.synth.facts")
+EXTRACTOR_CODE = ("jddc.tasks.image_category", "jddc.tasks.base", "jddc.models.registry", "jddc.models.resnet",
+                  "jddc.models.layers", "jddc.data.pipeline", "jddc.data.images", "jddc.train", "jddc.optim",
+                  "jddc.data.synth.facts")
 #: the code a feature table depends on, given the extractor (a change re-extracts)
-EXTRACT_CODE = ("jddc.features", "jddc.data.pipeline", "jddc.data.images", "jddc.data.release", "jddc.models.resnet",
-                "jddc.models.layers", "jddc.tasks.image_category")
+EXTRACT_CODE = ("jddc.features", "jddc.inference", "jddc.data.pipeline", "jddc.data.images", "jddc.data.release",
+                "jddc.models.registry", "jddc.models.resnet", "jddc.models.layers", "jddc.tasks.image_category")
+#: `data` keys the default extractor keeps from its own config (`extractor_config`): text
+#: settings an image classifier reads none of, so that rows differing only in them share one
+#: extractor. Every other `data` key is the row's.
+EXTRACTOR_OWN_DATA_KEYS = ("tokenizer", "vocab_size", "max_len", "max_response_len", "max_images")
+PREPARE_FIRST = ("prepare them with one process first (python -m jddc.main --config=... --mode=prepare), "
+                 "on every host that does not share this filesystem")
+
+
+def reads_image_features(config: ml_collections.ConfigDict) -> bool:
+  """Whether the config's model reads image features: it has a `features` section (validated to
+  hold exactly when `model.image_feature_dim` > 0, configs/common.py `_image_features`)."""
+  return "features" in config
 
 
 def extractor_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """The feature extractor's config, reading the same release (or public corpus) as `config`."""
+  """The default feature extractor's config, derived from a row's config by one rule.
+
+  It is `features.extractor_config` at size `features.size`, with the row's `mesh` and the
+  row's `data` section except the keys in `EXTRACTOR_OWN_DATA_KEYS`, which keep the
+  extractor's values. So the extractor reads the row's data (`release`, `corpus`,
+  `corpus_path`, `corpus_size`, `corpus_seed`, `on_error`), cache (`cache_dir`) and image size
+  (`image_size`: the side images are decoded at, for its training and for extraction), and a
+  `data` key added later is the row's too unless listed there.
+
+  Raises:
+    ValueError: the config reads no image features (it has no `features` section).
+  """
+  if not reads_image_features(config):
+    raise ValueError(f"task {config.task!r} with model {config.model.name!r} reads no image features "
+                     "(no features section): it has no feature extractor")
   ext = configuration.load_config(f"{config.features.extractor_config}:{config.features.size}")
   with ext.unlocked():
-    ext.data.release = config.data.release
-    ext.data.corpus = config.data.corpus
-    ext.data.corpus_path = config.data.corpus_path
-    ext.data.corpus_size = config.data.corpus_size
-    ext.data.corpus_seed = config.data.corpus_seed
-    ext.data.cache_dir = config.data.cache_dir
-    ext.data.on_error = config.data.on_error
+    for key, value in config.data.items():
+      if key not in EXTRACTOR_OWN_DATA_KEYS:
+        ext.data[key] = value
     ext.mesh = config.mesh
   return ext
 
@@ -86,7 +123,7 @@ def extractor_workdir(config: ml_collections.ConfigDict) -> str:
 
 def extractor_identity(workdir: str) -> str:
   """A hash of an extractor run's config and of its best checkpoint's files (not their times)."""
-  best = os.path.join(workdir, "best")
+  best = os.path.join(workdir, checkpointing.BEST_DIR)
   steps = sorted(d for d in os.listdir(best) if d.isdigit()) if os.path.isdir(best) else []
   if not steps:
     raise FileNotFoundError(f"no best checkpoint under {best}: the extractor run has not been evaluated")
@@ -99,50 +136,43 @@ def extractor_identity(workdir: str) -> str:
   return fsutil.content_key(config_digest, steps, fsutil.file_digest(files, root=best))
 
 
-@contextlib.contextmanager
-def _extractor_fault_points(task_cls):
-  """`extractor.before_first_eval` at the extractor's first evaluation, `extractor.after_first_eval`
-  at the next one (its best checkpoint saved, its training not finished)."""
-  original = task_cls.evaluate
-  calls = []
-
-  def evaluate(self, *args, **kwargs):
-    faults.point("extractor.after_first_eval" if calls else "extractor.before_first_eval")
-    calls.append(None)
-    return original(self, *args, **kwargs)
-
-  task_cls.evaluate = evaluate
-  try:
-    yield
-  finally:
-    task_cls.evaluate = original
+def is_complete(workdir: str) -> bool:
+  """Whether the default extractor in `workdir` finished training (its `COMPLETE_FILE` is there)."""
+  return os.path.isfile(os.path.join(workdir, COMPLETE_FILE))
 
 
-def ensure_extractor(config: ml_collections.ConfigDict) -> str:
-  """The extractor's run folder, complete: trained (or its training resumed) unless it is."""
-  from jddc import train  # the extractor is trained by the same loop
-  from jddc.tasks import get_task
+def write_complete(workdir: str, results: dict) -> None:
+  """Marks the default extractor in `workdir` complete, once its training and final evaluation returned."""
+  fsutil.write_json(os.path.join(workdir, COMPLETE_FILE), {"results": results, "identity": extractor_identity(workdir)})
 
-  workdir = extractor_workdir(config)
-  if config.features.checkpoint:
-    if not os.path.isdir(os.path.join(workdir, "best")):
-      raise FileNotFoundError(f"config.features.checkpoint: no best checkpoint under {workdir}/best")
-    if not any(os.path.isfile(os.path.join(workdir, n)) for n in (COMPLETE_FILE, "results.json")):
-      raise FileNotFoundError(f"config.features.checkpoint: {workdir} has no results.json: its training has not "
-                              "finished (finish it, or point at a finished run), so its features would be a "
-                              "half-trained extractor's")
-    return workdir
-  marker = os.path.join(workdir, COMPLETE_FILE)
-  if os.path.isfile(marker):
-    return workdir
-  with fsutil.file_lock(workdir):  # a concurrent first run waits here, then finds it complete
-    if not os.path.isfile(marker):
-      ext = extractor_config(config)
-      logging.info("training the image feature extractor in %s", workdir)
-      with _extractor_fault_points(get_task(ext.task)):
-        results = train.train_and_evaluate(ext, workdir)
-      fsutil.write_json(marker, {"results": results, "identity": extractor_identity(workdir)})
-  return workdir
+
+def check_checkpoint(workdir: str) -> None:
+  """`config.features.checkpoint` is a finished extractor run.
+
+  Raises:
+    FileNotFoundError: it has no best checkpoint, or neither results.json nor `COMPLETE_FILE`.
+  """
+  if not os.path.isdir(os.path.join(workdir, checkpointing.BEST_DIR)):
+    raise FileNotFoundError(f"config.features.checkpoint: no best checkpoint under "
+                            f"{os.path.join(workdir, checkpointing.BEST_DIR)}")
+  if not any(os.path.isfile(os.path.join(workdir, n)) for n in (COMPLETE_FILE, "results.json")):
+    raise FileNotFoundError(f"config.features.checkpoint: {workdir} has no results.json: its training has not "
+                            "finished (finish it, or point at a finished run), so its features would be a "
+                            "half-trained extractor's")
+
+
+def extractor_image_size(config: ml_collections.ConfigDict, workdir: str) -> int:
+  """The side the extractor run in `workdir` decodes images at (its config.json's `data.image_size`).
+
+  Raises:
+    ValueError: the row's `data.image_size` differs (the row asks for one size, the extractor's
+      weights were trained at another).
+  """
+  size = inference.read_config(workdir).data.image_size
+  if size != config.data.image_size:
+    raise ValueError(f"data.image_size {config.data.image_size} differs from {size}, the size the feature "
+                     f"extractor {workdir} was trained at: set --config.data.image_size={size}")
+  return size
 
 
 def release_image_names(root: str, on_error: str = "raise", check_images: bool = True) -> list[str]:
@@ -155,53 +185,45 @@ def release_image_names(root: str, on_error: str = "raise", check_images: bool =
 def feature_cache_path(config: ml_collections.ConfigDict, workdir: str, names: list[str]) -> str:
   """The feature table's cache file for the extractor in `workdir` and the release's images `names`."""
   root = base.release_dir(config)
-  ext = extractor_config(config)
-  key = fsutil.content_key(extractor_identity(workdir), tfds_builder.image_digest(root, names), ext.data.image_size,
-                           fsutil.code_fingerprint(*EXTRACT_CODE), length=16)
+  key = fsutil.content_key(extractor_identity(workdir), tfds_builder.image_digest(root, names),
+                           extractor_image_size(config, workdir), fsutil.code_fingerprint(*EXTRACT_CODE), length=16)
   return os.path.join(config.data.cache_dir, "features", f"{os.path.basename(os.path.normpath(root))}-{key}.npz")
 
 
-def _load_table(path: str) -> tuple[dict[str, int], np.ndarray]:
+def _load_table(path: str) -> FeatureTable:
   with np.load(path) as data:
     names = [str(n) for n in data["names"]]
     return {n: i for i, n in enumerate(names)}, data["features"]
 
 
-def feature_table(config: ml_collections.ConfigDict, batch_size: int = 128) -> tuple[dict[str, int], np.ndarray]:
-  """(image name -> row, float32[N, dim]) for every image of the config's release."""
-  from jddc import train
+def feature_table(config: ml_collections.ConfigDict, workdir: str, batch_size: int = 128) -> FeatureTable:
+  """(image name -> row, float32[N, dim]) for every image of the config's release, by the
+  complete extractor run in `workdir`: read from the cache, else extracted and cached.
 
+  Raises:
+    RuntimeError: a multi-process run whose table is not cached (it is extracted by one process).
+  """
   root = base.release_dir(config)
   # The key needs the images' bytes, not their decoding: which images a check would skip is a
   # function of those bytes and of the code (in the key); only extraction decodes them.
   names = release_image_names(root, config.data.on_error, check_images=False)
-  if jax.process_count() > 1:
-    # Training or running the extractor is a computation over every process's devices,
-    # but processes prepare their data one after another (`jddc.train.setup`).
-    workdir = extractor_workdir(config)
-    complete = config.features.checkpoint or os.path.isfile(os.path.join(workdir, COMPLETE_FILE))
-    cache = feature_cache_path(config, workdir, names) if complete else ""
-    if not cache or not os.path.isfile(cache):
-      raise RuntimeError(f"multi-process runs read cached image features, and those of {workdir} are missing: "
-                         "prepare them with one process first (python -m jddc.main --config=... --mode=prepare), "
-                         "on every host that does not share this filesystem")
-    return _load_table(cache)
-  workdir = ensure_extractor(config)
   cache = feature_cache_path(config, workdir, names)
   if os.path.isfile(cache):
     return _load_table(cache)
+  if jax.process_count() > 1:
+    raise RuntimeError(f"multi-process runs read cached image features, and those of {workdir} are missing: "
+                       + PREPARE_FIRST)
   with fsutil.file_lock(cache):
     if os.path.isfile(cache):
       return _load_table(cache)
     names = release_image_names(root, config.data.on_error)
-    ext = extractor_config(config)
-    _, model = train.load_model(ext, workdir)
+    task, model = inference.load_run(workdir, mesh=config.mesh.to_dict())
+    size = task.config.data.image_size
     extract = nnx.jit(lambda m, x: m.features(x, train=False))
     image_dir = os.path.join(root, "images")
     rows = []
     for start in range(0, len(names), batch_size):
-      pixels = np.stack([pipeline.load_pixels(image_dir, n, ext.data.image_size)
-                         for n in names[start:start + batch_size]])
+      pixels = np.stack([pipeline.load_pixels(image_dir, n, size) for n in names[start:start + batch_size]])
       rows.append(np.asarray(jax.device_get(extract(model, jnp.asarray(pixels))), np.float32))
       faults.point("features.during_extraction")
     features = np.concatenate(rows) if rows else np.zeros((0, config.features.dim), np.float32)

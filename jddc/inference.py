@@ -8,6 +8,10 @@ The run folder holds what this needs: `config.json` (the resolved config), the b
 checkpoint (`best/<step>/`) and, for text tasks, the tokenizer the run trained with
 (`tokenizer/`). The model is restored onto a mesh over whatever devices this process has
 (every device on the data axis unless `mesh` says otherwise), not the run's.
+
+This module builds and restores the model itself (as `jddc.train.RunState` does, without the
+optimizer), so that `jddc.features`, which the engine calls, can load an extractor run
+through it without importing the engine (tests/test_imports.py).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import jax
 import ml_collections
 import numpy as np
 from etils import epath
+from flax import nnx
 
-from jddc import checkpointing, evaluation, sharding, train
+from jddc import checkpointing, evaluation, sharding
 from jddc.data import pipeline
 from jddc.tasks import get_task
 
@@ -50,14 +55,24 @@ def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, 
   config = read_config(run_dir)
   task = get_task(config.task)(config, run_dir)
   task.prepare_inference(run_dir)
-  run = train.RunState(task, config, sharding.make_mesh(mesh or {"data": -1}))
+  return task, restore_best_model(task, run_dir, sharding.make_mesh(mesh or {"data": -1}))
+
+
+def restore_best_model(task, run_dir: str, mesh: jax.sharding.Mesh) -> nnx.Module:
+  """The task's model with the variables of the run's best checkpoint, placed on `mesh` by the
+  logical axis rules of its config (`mesh.rules`). Built as the engine builds it (`task.make_model` with the run's seed, under
+  `nnx.eval_shape`), so the checkpoint's tree matches."""
+  seed = task.config.seed
+  abstract = nnx.eval_shape(lambda: task.make_model(nnx.Rngs(params=seed, dropout=seed + 1)))
+  graphdef, abstract_state = nnx.split(abstract)
+  rules = sharding.rules_from_config(task.config.mesh)
+  target = checkpointing.abstract_with_shardings(abstract_state, sharding.state_shardings(abstract_state, mesh, rules))
   ckpt = checkpointing.Checkpointer(run_dir, 1, task.metric, task.metric_mode)
   try:
-    with jax.set_mesh(run.mesh):
-      model = run.model_from_model_state(ckpt.restore_best(run.abstract_model()))
+    with jax.set_mesh(mesh), sharding.use_rules(rules):
+      return nnx.merge(graphdef, ckpt.restore_best(target))
   finally:
     ckpt.close()
-  return task, model
 
 
 def image_features(extractor_dir: str, image_paths: Sequence[str],

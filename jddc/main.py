@@ -18,6 +18,10 @@ resumes from its latest checkpoint. A run folder holds one run: starting it agai
 config that differs in a training key (`--config.optim.lr=...`) is an error naming the keys
 (`jddc.run_identity`); evaluation options (`eval.max_examples`, `decode.*`) may differ in
 `--mode=eval|predict`, whose results go to `<workdir>/eval/results_<split>.json`.
+
+Every mode (`--mode=prepare` included) prepares through `jddc.train.prepare`, which first
+resolves the config's prerequisites (a multimodal row's image features: its extractor run,
+trained by the one loop if needed, then the extracted table) and hands them to the task.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 # configuration puts the repository root on sys.path for `configs.*`
-from jddc import configuration, distributed, predict_inputs
+from jddc import configuration, distributed
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",
@@ -144,7 +148,9 @@ def main(argv):
     elif FLAGS.mode == "eval":
       results = train.evaluate(config, workdir, FLAGS.split)
     else:
-      return predict_inputs.run(config, workdir, FLAGS.inputs)
+      from jddc import predict
+
+      return predict.run(config, workdir, FLAGS.inputs)
   except run_identity.RunMismatchError as e:
     fail(str(e))  # one paragraph, no usage text: the flags were fine
   if jax.process_index() != 0:

@@ -211,27 +211,3 @@ def _json_type(value: Any) -> str:
   names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list",
            dict: "an object", type(None): "null"}
   return names.get(type(value), type(value).__name__)
-
-
-def run(config, workdir: str, inputs_path: str) -> None:
-  """`--mode=predict`: reads and checks `inputs_path`, loads the run, writes one JSON line per
-  input to stdout (process 0). A bad input ends the program with its file:line, no traceback."""
-  import sys
-
-  import jax
-
-  from jddc import train
-  from jddc.tasks import get_task
-
-  task_class = get_task(config.task)
-  if not getattr(task_class, "predict_groups", ()):
-    sys.exit(f"jddc.main: error: task {config.task!r} has no predict mode; use --mode=eval")
-  try:
-    examples = read(inputs_path, task_class)  # before the model: an error in seconds, not minutes
-    task, model = train.load_model(config, workdir)
-    rows = task.predict(model, examples)
-  except DataError as e:
-    sys.exit(f"jddc.main: error: {e}")
-  if jax.process_index() == 0:
-    for row in rows:
-      sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 import ml_collections
 
-from jddc import fsutil
+from jddc import checkpointing, fsutil
 
 CONFIG_FILE = "config.json"
 RUNTIME_KEYS = ("data.cache_dir", "train.log_every", "train.keep_checkpoints", "eval.split", "mesh")
@@ -93,7 +93,7 @@ def trained_config(workdir: str) -> dict | None:
 
 def _has_checkpoints(workdir: str) -> bool:
   return any(os.path.isdir(os.path.join(workdir, d)) and os.listdir(os.path.join(workdir, d))
-             for d in ("checkpoints", "best"))
+             for d in (checkpointing.LATEST_DIR, checkpointing.BEST_DIR))
 
 
 def start_training(config: ml_collections.ConfigDict, workdir: str, write: bool = True) -> None:

@@ -36,10 +36,11 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jddc import checkpointing, faults, fsutil, run_identity, sharding
+from jddc import checkpointing, faults, features, fsutil, run_identity, sharding
 from jddc.metric_writer import MetricWriter
 from jddc.models import warm_start
 from jddc.tasks import base, get_task
+from jddc.tasks.base import stage
 
 
 # ---------------------------------------------------------------------------
@@ -273,18 +274,86 @@ def prepare_data(config: ml_collections.ConfigDict, workdir: str):
 
 
 def prepare(task) -> None:
-  """`task.prepare()`, by process 0 first: on a shared filesystem the others then find its
+  """The task's prerequisites (`image_features`, handed to it as `task.feature_table`), then
+  `task.prepare()`; by process 0 first: on a shared filesystem the others then find its
   shards, tokenizer and features instead of racing to write them; on hosts with disks of
   their own each builds the same (deterministic) files."""
   if jax.process_count() == 1:
-    task.prepare()
+    _prepare_with_prerequisites(task)
     return
   from jax.experimental import multihost_utils
   if _is_main():
-    task.prepare()
+    _prepare_with_prerequisites(task)
   multihost_utils.sync_global_devices("jddc: process 0 prepared the data")
   if not _is_main():
-    task.prepare()
+    _prepare_with_prerequisites(task)
+
+
+def _prepare_with_prerequisites(task) -> None:
+  features_table = image_features(task.config)
+  if features_table is not None:
+    task.feature_table = features_table
+  task.prepare()
+
+
+# ---------------------------------------------------------------------------
+# Prerequisites: runs a config's data depends on, resolved before its task prepares
+# ---------------------------------------------------------------------------
+
+def image_features(config: ml_collections.ConfigDict) -> Optional[features.FeatureTable]:
+  """The frozen image features of a config whose model reads them (`features.reads_image_features`),
+  its extractor trained first if needed (`ensure_extractor`); None for any other config."""
+  if not features.reads_image_features(config):
+    return None
+  with stage("image features"):
+    return features.feature_table(config, ensure_extractor(config))
+
+
+def ensure_extractor(config: ml_collections.ConfigDict) -> str:
+  """The run folder of the config's feature extractor, complete: `features.checkpoint`, checked,
+  or the default extractor (`features.extractor_config`), trained by this loop (or its
+  training resumed) unless it is complete.
+
+  Raises:
+    RuntimeError: a multi-process run whose default extractor is not complete (one process
+      trains it: `--mode=prepare` first).
+  """
+  workdir = features.extractor_workdir(config)
+  if config.features.checkpoint:
+    features.check_checkpoint(workdir)
+    return workdir
+  if features.is_complete(workdir):
+    return workdir
+  if jax.process_count() > 1:
+    raise RuntimeError(f"multi-process runs read a trained image feature extractor, and {workdir} is not "
+                       "complete: " + features.PREPARE_FIRST)
+  with fsutil.file_lock(workdir):  # a concurrent first run waits here, then finds it complete
+    if not features.is_complete(workdir):
+      ext = features.extractor_config(config)
+      log("training the image feature extractor in %s", workdir)
+      with _extractor_fault_points(get_task(ext.task)):
+        results = train_and_evaluate(ext, workdir)
+      features.write_complete(workdir, results)
+  return workdir
+
+
+@contextlib.contextmanager
+def _extractor_fault_points(task_cls):
+  """`extractor.before_first_eval` at the extractor's first evaluation, `extractor.after_first_eval`
+  at the next one (its best checkpoint saved, its training not finished)."""
+  original = task_cls.evaluate
+  calls = []
+
+  def evaluate(self, *args, **kwargs):
+    faults.point("extractor.after_first_eval" if calls else "extractor.before_first_eval")
+    calls.append(None)
+    return original(self, *args, **kwargs)
+
+  task_cls.evaluate = evaluate
+  try:
+    yield
+  finally:
+    task_cls.evaluate = original
 
 
 def _checkpointer(task, config: ml_collections.ConfigDict, workdir: str) -> checkpointing.Checkpointer:

@@ -1,6 +1,7 @@
 """Shared fixtures: the `tiny` embedded corpus (generated once per run) and real-data paths."""
 
 import os
+import shutil
 
 import pytest
 
@@ -29,3 +30,44 @@ def tiny_tokenizer(tiny_release, tmp_path_factory):
   r = release.read_release(tiny_release)
   texts = [m.text for s in r.split("train") for m in s.messages if m.text]
   return tokenizers.train_sentencepiece(texts, str(tmp_path_factory.mktemp("spm")), vocab_size=1000)
+
+
+def _train_tiny_features(tiny_release: str, cache: str) -> None:
+  """ONE feature extractor and its feature table in `cache`, as every `configs/*_mm.py:tiny` row
+  on the session's tiny corpus derives them, made by the engine's own prerequisite step."""
+  from jddc import configuration, train
+  os.symlink(tiny_release, os.path.join(cache, "jddc_tiny_seed0"))
+  config = configuration.load_config("configs/response_mm.py:tiny")
+  with config.unlocked():
+    config.data.cache_dir = cache
+  train.image_features(config)
+
+
+@pytest.fixture(scope="session")
+def copy_tiny_features(tiny_release, tmp_path_factory):
+  """`copy(cache)`: puts the session's tiny feature extractor run and feature table (trained at
+  the first call, once per session) into a data cache laid out as a test module's (the session's
+  corpus linked as `jddc_tiny_seed0`), so its multimodal rows find them complete instead of
+  training their own. The entries keep their names, which are cache keys: a row whose
+  extractor would differ (another corpus, image size or code) does not find it and trains its
+  own. The extractor's latest checkpoints (for resuming its training) are left out. The tests
+  of the extractor's own training, locks and faults (test_faults_prepare, test_cache_keys)
+  use none of this."""
+  from jddc import checkpointing
+  source = []
+
+  def copy(cache) -> None:
+    if not source:
+      source.append(str(tmp_path_factory.mktemp("feature_cache")))
+      _train_tiny_features(tiny_release, source[0])
+    for folder in ("feature_extractor", "features"):
+      os.makedirs(os.path.join(str(cache), folder), exist_ok=True)
+      for entry in os.listdir(os.path.join(source[0], folder)):
+        src, dst = os.path.join(source[0], folder, entry), os.path.join(str(cache), folder, entry)
+        if entry.endswith(".lock") or os.path.exists(dst):
+          continue
+        if os.path.isdir(src):
+          shutil.copytree(src, dst, ignore=shutil.ignore_patterns(checkpointing.LATEST_DIR, "*.lock"))
+        else:
+          shutil.copy2(src, dst)
+  return copy

@@ -115,7 +115,7 @@ def _fake_extractor(root: str) -> str:
   with open(os.path.join(root, "best", "30", "_CHECKPOINT_METADATA"), "w") as f:
     f.write('{"init_timestamp_nsecs": 1}')
   with open(os.path.join(root, "config.json"), "w") as f:
-    f.write("{}")
+    f.write('{"task": "image_category", "data": {"image_size": 32}}')
   return root
 
 
@@ -173,8 +173,9 @@ def test_a_given_extractor_run_is_used_only_when_its_training_finished(release_c
   config = _config("response_mm", release_copy, str(tmp_path / "cache"))
   with config.unlocked():
     config.features.checkpoint = extractor
+  from jddc import train
   with pytest.raises(FileNotFoundError, match="has not finished"):
-    features.ensure_extractor(config)
+    train.ensure_extractor(config)
   with open(os.path.join(extractor, "results.json"), "w") as f:
     f.write('{"accuracy": 50.0, "best_step": 30}\n')
-  assert features.ensure_extractor(config) == extractor
+  assert train.ensure_extractor(config) == extractor

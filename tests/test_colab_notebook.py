@@ -24,9 +24,10 @@ def code_cells(path: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data_cache(tmp_path_factory, tiny_release):
+def data_cache(tmp_path_factory, tiny_release, copy_tiny_features):
   cache = tmp_path_factory.mktemp("data_cache")
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  copy_tiny_features(cache)  # the session's feature extractor
   return cache
 
 
@@ -69,7 +70,7 @@ def test_notebook_restores_a_run_and_decodes(data_cache, tmp_path, monkeypatch, 
 
 
 def test_notebook_decodes_a_multimodal_run_with_its_own_image_features(data_cache, tmp_path, monkeypatch, capsys):
-  from jddc import features, predict_inputs
+  from jddc import features, predict, train
   run_dir = tmp_path / "run"
   config = _tiny_run("response_mm", data_cache, run_dir)
   image = sorted((data_cache / "jddc_tiny_seed0" / "images").iterdir())[0]
@@ -79,12 +80,12 @@ def test_notebook_decodes_a_multimodal_run_with_its_own_image_features(data_cach
   assert isinstance(result["prediction"], str) and result["prediction"] and "agent (model):" in printed
   index, table = task.feature_table  # the notebook's: this image, through the run's extractor
   assert list(index) == [image.name] and table.shape == (1, config.features.dim)
-  cached_index, cached_table = features.feature_table(config)  # what the run trained and evaluated with
+  cached_index, cached_table = train.image_features(config)  # what the run trained and evaluated with
   np.testing.assert_allclose(table[0], cached_table[cached_index[image.name]], rtol=1e-5, atol=1e-5)
   inputs = tmp_path / "dialogue.jsonl"
   dialogue = {k: result[k] for k in ("context_texts", "context_images", "context_speakers")}
   inputs.write_text(json.dumps(dialogue, ensure_ascii=False) + "\n", encoding="utf-8")
-  predict_inputs.run(config, str(run_dir), str(inputs))  # --mode=predict
+  predict.run(config, str(run_dir), str(inputs))  # --mode=predict
   (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
   assert row == result
   from jddc import inference

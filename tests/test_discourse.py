@@ -203,11 +203,13 @@ def test_pipeline_targets_and_cut():
 
 
 @pytest.mark.parametrize("name", ["discourse_text", "discourse_mm"])
-def test_tiny_rows_train_end_to_end(name, tiny_release, tmp_path):
+def test_tiny_rows_train_end_to_end(name, tiny_release, copy_tiny_features, tmp_path):
   from jddc import configuration, train
   cache = tmp_path / "cache"
   cache.mkdir()
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  if name.endswith("_mm"):
+    copy_tiny_features(cache)  # the session's feature extractor
   config = configuration.load_config(f"configs/{name}.py:tiny")
   with config.unlocked():
     config.data.cache_dir = str(cache)

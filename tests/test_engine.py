@@ -82,9 +82,11 @@ def test_command_line_rejects_unknown_override():
 
 
 @pytest.mark.parametrize("name", RUN_CONFIGS)
-def test_tiny_run_end_to_end(name, data_cache, tmp_path):
-  from jddc import train
+def test_tiny_run_end_to_end(name, data_cache, copy_tiny_features, tmp_path):
+  from jddc import features, train
   config = _config(name, data_cache)
+  if features.reads_image_features(config):
+    copy_tiny_features(data_cache)  # the session's feature extractor, found by its cache key
   results = train.train_and_evaluate(config, str(tmp_path))
   with open(tmp_path / "results.json") as f:
     assert json.load(f) == results

@@ -1,7 +1,7 @@
 """Preparation survives a SIGKILL anywhere and concurrent first runs (issue 12, items 2, 5, 8).
 
-A tiny multimodal run (`configs/response_mm.py:tiny`: corpus, shards, tokenizer, ResNet-18
-extractor, features, GPT-2) is started twice at once on one empty data cache: both finish
+A tiny multimodal run (`configs/response_mm.py:tiny`: corpus, ResNet-18 extractor, features,
+shards, tokenizer, GPT-2) is started twice at once on one empty data cache: both finish
 with the same results (one builds each cache entry, the other waits and reads it). Then the
 same command is killed (SIGKILL, `JDDC_KILL_AT`) at each preparation point in turn, on a
 cache of its own: each killed run leaves no cache entry under its final name, the next
@@ -24,9 +24,10 @@ from jddc import configuration
 REPO = configuration.REPO_ROOT
 CONFIG = "configs/response_mm.py:tiny"
 # In pipeline order: each killed run's successor (killed at the next point) must first
-# recover what the previous kill interrupted.
-PREPARE_POINTS = ("corpus.during_generation", "shards.during_build", "tokenizer.during_training",
-                  "extractor.before_first_eval", "extractor.after_first_eval", "features.during_extraction")
+# recover what the previous kill interrupted. Image features are a prerequisite the engine
+# resolves before the row's own shards and tokenizer (`jddc.train.prepare`).
+PREPARE_POINTS = ("corpus.during_generation", "extractor.before_first_eval", "extractor.after_first_eval",
+                  "features.during_extraction", "shards.during_build", "tokenizer.during_training")
 
 
 @pytest.fixture(scope="module")

@@ -133,6 +133,9 @@ class Task(abc.ABC):
   metric_mode: str = "min"
   #: a row with nothing to train is an `Evaluator` (trainable False), not a Task
   trainable: bool = True
+  #: (image name -> row, float32[N, dim]) of the frozen image features, for a model that reads
+  #: them: set by the engine before `prepare` (`jddc.train.image_features`); None otherwise
+  feature_table: Optional[tuple[dict[str, int], np.ndarray]] = None
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
@@ -149,7 +152,8 @@ class Task(abc.ABC):
 
   @abc.abstractmethod
   def prepare(self) -> None:
-    """Builds what the task reads (corpus, shards, tokenizer, features); idempotent."""
+    """Builds what the task reads (corpus, shards, tokenizer); idempotent. Image features are
+    handed to it before, by the engine (`feature_table`)."""
 
   def prepare_inference(self, run_dir: str) -> None:
     """What `make_model` and `predict` need, from a run folder alone (`jddc.inference`);
@@ -200,31 +204,32 @@ class Task(abc.ABC):
     return optim.adamw(self.config.optim, self.config.train.steps)
 
   def prepare_data(self, kind: str, image_features: bool = False) -> None:
-    """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split),
-    `self.tokenizer` and `self.feature_table` (the frozen ResNet-18 features when
-    `image_features`, trained on first use; else None)."""
+    """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split) and
+    `self.tokenizer`. A task that reads image features says so (`image_features`): the engine
+    has set `self.feature_table` before (`jddc.train.prepare`), and its absence is an error."""
+    if image_features and self.feature_table is None:
+      raise ValueError(f"{type(self).__name__} reads image features and has no feature_table: the engine "
+                       "resolves them before the task prepares (jddc.train.prepare_data), or set "
+                       "task.feature_table = jddc.inference.image_features(extractor_dir, image_paths)")
     with stage("corpus"):
       self.release = release_dir(self.config)
     with stage("tfds shards"):
       self.sources = data_sources(self.config, kind)
     with stage("tokenizer"):
       self.tokenizer = run_tokenizer(self.config, self.workdir)
-    self.feature_table = None
-    if image_features:
-      from jddc import features  # imports this module
-
-      with stage("image features"):
-        self.feature_table = features.feature_table(self.config)
 
   def predict(self, model: nnx.Module, examples: list[dict]) -> list[dict]:
     """Model outputs for user-given examples (`--mode=predict`); only generation tasks have one."""
     raise ValueError(f"{type(self).__name__} has no predict mode; use --mode=eval")
 
+  #: True: `abstract_batch` knows the shapes from the config alone (no prepared data needed)
+  static_batch_shapes: bool = False
+
   def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
     """Shapes and dtypes of a global training batch of `batch_size`, for ahead-of-time
-    compilation (`jddc.aot`). By default from the first batch of the prepared data; tasks
-    that know their shapes from the config override it and need no data."""
-    self.prepare()
+    compilation (`jddc.aot`). By default from the first batch of the prepared data (the caller
+    prepares the task first, through `jddc.train.prepare`); tasks that know their shapes from the
+    config set `static_batch_shapes` and override it."""
     batch = next(iter(self.train_dataset(0, 1)))
     return {k: jax.ShapeDtypeStruct((batch_size,) + np.shape(v)[1:], np.asarray(v).dtype) for k, v in batch.items()}
 

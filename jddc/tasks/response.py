@@ -66,6 +66,8 @@ class ResponseTask(base.Task):
     config = self.pipeline_config(process_index=process_index, process_count=process_count)
     return pipeline.response_dataset(self.sources["train"], self.tokenizer, self.release, config, self.feature_table)
 
+  static_batch_shapes = True
+
   def abstract_batch(self, batch_size: int) -> dict[str, jax.ShapeDtypeStruct]:
     """The batch of `pipeline.ResponseFeatures` (no data needed)."""
     d, b = self.config.data, batch_size
