@@ -38,7 +38,7 @@ import re
 from typing import Collection, Iterable, Optional, Sequence
 
 from jddc import fsutil
-from jddc.data import tokenizers
+from jddc.data import tokenizer_base as tokenizers
 
 WORDS_FILE = "words.txt"
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
