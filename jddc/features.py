@@ -41,7 +41,7 @@ import ml_collections
 import numpy as np
 from flax import nnx
 
-from jddc import checkpointing, configuration, faults, fsutil, inference
+from jddc import checkpointing, configuration, faults, fsutil, inference, sharding
 from jddc.data import pipeline, release as release_lib, tfds_builder
 from jddc.tasks import base
 
@@ -217,7 +217,7 @@ def feature_table(config: ml_collections.ConfigDict, workdir: str, batch_size: i
     if os.path.isfile(cache):
       return _load_table(cache)
     names = release_image_names(root, config.data.on_error)
-    task, model = inference.load_run(workdir, mesh=config.mesh.to_dict())
+    task, model = inference.load_run(workdir, mesh=sharding.mesh_shape(config.mesh))
     size = task.config.data.image_size
     extract = nnx.jit(lambda m, x: m.features(x, train=False))
     image_dir = os.path.join(root, "images")

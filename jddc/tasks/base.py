@@ -37,8 +37,8 @@ LossSum = Union[tuple[jax.Array, jax.Array], tuple[tuple[jax.Array, jax.Array], 
 
 RUN_TOKENIZER = "tokenizer"  # <workdir>/tokenizer: the tokenizer the run trained with, written once
 #: the modules whose code chooses a cached tokenizer's training texts and trains it
-TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.tokenizer_base", "jddc.data.release", "jddc.data.examples",
-                  "jddc.data.corpora.common")
+TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.tokenizer_base", "jddc.data.release",
+                  "jddc.data.examples", "jddc.data.corpora.common")
 #: the modules whose code makes a word tokenizer's vocabulary (`data.tokenizer = "word"`), beside those
 WORD_TOKENIZER_CODE = ("jddc.data.word_tokenizer", "jddc.data.glove")
 
