@@ -69,16 +69,12 @@ def data_cache(tmp_path_factory, tiny_release):
   return str(cache)
 
 
-@pytest.fixture
-def random_features(monkeypatch):
-  """`features.feature_table` replaced by random float32 features of every image of the release."""
-  def table(config, batch_size=128):
-    del batch_size
-    r = release_lib.read_release(base.release_dir(config), check_images=False)
-    names = sorted({m.image for s in r.sessions.values() for m in s.messages if m.is_image})
-    values = np.random.default_rng(0).standard_normal((len(names), config.features.dim)).astype(np.float32)
-    return {n: i for i, n in enumerate(names)}, values
-  monkeypatch.setattr(features, "feature_table", table)
+def _random_features(config):
+  """Random float32 features of every image of the release, in place of the extractor's table."""
+  r = release_lib.read_release(base.release_dir(config), check_images=False)
+  names = sorted({m.image for s in r.sessions.values() for m in s.messages if m.is_image})
+  values = np.random.default_rng(0).standard_normal((len(names), config.features.dim)).astype(np.float32)
+  return {n: i for i, n in enumerate(names)}, values
 
 
 def _dot_dtypes(jaxpr) -> set[str]:
@@ -97,11 +93,8 @@ def _dot_dtypes(jaxpr) -> set[str]:
 
 
 def _loss_value(out) -> jax.Array:
-  """The scalar training loss of `Task.loss`'s (loss, metrics); a (sum, count) loss is divided."""
-  loss = out[0]
-  if isinstance(loss, tuple):
-    loss = loss[0] / jnp.maximum(loss[1], 1.0)
-  return loss.astype(jnp.float32)
+  """The scalar training loss of `Task.loss`'s (loss, metrics), divided as the engine divides it."""
+  return base.divide_loss(out[0]).astype(jnp.float32)
 
 
 def _graphdef(task, dtype: str):
@@ -111,11 +104,13 @@ def _graphdef(task, dtype: str):
 
 
 @pytest.mark.parametrize("name", _covering())
-def test_every_trainable_config_computes_in_bfloat16(name, data_cache, tmp_path, random_features):
+def test_every_trainable_config_computes_in_bfloat16(name, data_cache, tmp_path):
   config = _load(name)
   with config.unlocked():
     config.data.cache_dir = data_cache
   task = get_task(config.task)(config, str(tmp_path))
+  if features.reads_image_features(config):
+    task.feature_table = _random_features(config)
   task.prepare()
   batch = {k: jnp.asarray(v) for k, v in next(iter(task.train_dataset(0, 1))).items()}
   rng = jax.random.key(0)
