@@ -13,9 +13,10 @@ from jddc.tasks import base, get_task
 
 
 @pytest.fixture(scope="module")
-def data_cache(tmp_path_factory, tiny_release):
+def data_cache(tmp_path_factory, tiny_release, copy_tiny_features):
   cache = tmp_path_factory.mktemp("data_cache")
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  copy_tiny_features(str(cache))  # the session's feature extractor, for the multimodal rows
   return str(cache)
 
 
@@ -29,7 +30,7 @@ def _task(data_cache, workdir, name="response_text", **train_overrides):
     for key, value in train_overrides.items():
       config.train[key] = value
   task = get_task(config.task)(config, str(workdir))
-  task.prepare()
+  train.prepare(task)  # image features first, as the engine prepares
   return task, config
 
 

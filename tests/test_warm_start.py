@@ -43,12 +43,13 @@ def test_warm_start_keys_need_init_from():
 
 
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory, tiny_release):
+def text_run(tmp_path_factory, tiny_release, copy_tiny_features):
   """(data cache, a finished tiny `response_text` run folder), trained once for the module."""
   root = tmp_path_factory.mktemp("warm_start")
   cache = root / "data_cache"
   cache.mkdir()
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  copy_tiny_features(str(cache))  # the session's feature extractor, for the response_mm run
   run_dir = str(root / "response_text")
   train.train_and_evaluate(_config("response_text", str(cache)), run_dir)
   return str(cache), run_dir
