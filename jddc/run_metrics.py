@@ -34,6 +34,8 @@ import re
 import sys
 from typing import Iterable, Sequence, Union
 
+from jddc.metrics.rewrite import restoration_counts  # RUN's restored n-grams, the same rule on any tokens
+
 _SPACES = re.compile(r"\s+")
 _BLEU_WEIGHTS = {1: (1.0, 0.0, 0.0, 0.0), 2: (0.5, 0.5, 0.0, 0.0), 3: (0.33, 0.33, 0.33, 0.0),
                  4: (0.25, 0.25, 0.25, 0.25)}
@@ -156,19 +158,6 @@ def rouge_l(hypothesis: str, reference: str) -> float:
 # ------------------------------------------------------------------------------------
 # Restoration scores
 # ------------------------------------------------------------------------------------
-
-
-def restoration_counts(hyp: Sequence[str], ref: Sequence[str], query: Sequence[str],
-                       n: int) -> Union[tuple[int, int, int], None]:
-  """(shared, predicted, reference) distinct restored n-grams of one example; None if `ref` restores nothing."""
-  in_query = set(query)
-  ref_restored = {t for t in ref if t not in in_query}
-  if not ref_restored:
-    return None
-  hyp_restored = {t for t in hyp if t not in in_query}
-  ref_grams = {g for g in _ngram_counts(ref, n) if ref_restored.intersection(g)}
-  hyp_grams = {g for g in _ngram_counts(hyp, n) if hyp_restored.intersection(g)}
-  return len(ref_grams & hyp_grams), len(hyp_grams), len(ref_grams)
 
 
 # ------------------------------------------------------------------------------------
