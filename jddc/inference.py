@@ -60,10 +60,9 @@ def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, 
 
 def restore_best_model(task, run_dir: str, mesh: jax.sharding.Mesh) -> nnx.Module:
   """The task's model with the variables of the run's best checkpoint, placed on `mesh` by the
-  logical axis rules of its config (`mesh.rules`). Built as the engine builds it (`task.make_model` with the run's seed, under
-  `nnx.eval_shape`), so the checkpoint's tree matches."""
-  seed = task.config.seed
-  abstract = nnx.eval_shape(lambda: task.make_model(nnx.Rngs(params=seed, dropout=seed + 1)))
+  logical axis rules of its config (`mesh.rules`). Built as the engine builds it
+  (`task.seeded_model`, under `nnx.eval_shape`), so the checkpoint's tree matches."""
+  abstract = nnx.eval_shape(task.seeded_model)
   graphdef, abstract_state = nnx.split(abstract)
   rules = sharding.rules_from_config(task.config.mesh)
   target = checkpointing.abstract_with_shardings(abstract_state, sharding.state_shardings(abstract_state, mesh, rules))

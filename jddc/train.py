@@ -61,8 +61,7 @@ class RunState:
     self.model_shardings = sharding.state_shardings(self.abstract_model_state, mesh, self.rules)
 
   def _create(self):
-    seed = self.config.seed
-    model = self.task.make_model(nnx.Rngs(params=seed, dropout=seed + 1))
+    model = self.task.seeded_model()
     return model, nnx.Optimizer(model, self.tx, wrt=nnx.Param)
 
   def init(self):

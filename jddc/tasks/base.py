@@ -180,6 +180,12 @@ class Task(abc.ABC):
     under `nnx.eval_shape` and `jax.jit`)."""
     return registry.build(self.config.model, self.model_context(), rngs=rngs)
 
+  def seeded_model(self) -> nnx.Module:
+    """`make_model` with the run's seed streams (params: seed, dropout: seed + 1), as the engine
+    initialises it and as a checkpoint of the run is restored into."""
+    seed = self.config.seed
+    return self.make_model(nnx.Rngs(params=seed, dropout=seed + 1))
+
   @abc.abstractmethod
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     """This process's slice of the training batches (numpy dicts), repeated forever."""
