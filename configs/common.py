@@ -314,6 +314,15 @@ def _window_fits_model(c) -> str | None:
   return None
 
 
+def _generation_fits_model(c) -> str | None:
+  n = lookup(c, "model.n_positions")
+  if TASKS[c.task].one_window and "decode" in c and n is not None and c.data.max_len - 1 + c.decode.max_new_tokens > n:
+    return (f"data.max_len {c.data.max_len} - 1 + decode.max_new_tokens {c.decode.max_new_tokens} exceeds "
+            f"model.n_positions {n}: an evaluation prompt fills up to max_len - 1 tokens and generation appends "
+            "max_new_tokens after it")
+  return None
+
+
 def _heads_divide_width(c) -> str | None:
   m = c.model
   for width, heads in (("d_model", "n_head"), ("d_model", "dec_heads")):
@@ -410,6 +419,6 @@ def _paths_exist(c) -> str | None:
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: rules between keys: config -> an error message, or None
-RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _heads_divide_width, _batch_splits,
-         _decode_lengths, _image_features, _warm_start_needs_a_run, _one_rest_axis, _mesh_rules_name_mesh_axes,
-         _paths_exist)
+RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _generation_fits_model, _heads_divide_width,
+         _batch_splits, _decode_lengths, _image_features, _warm_start_needs_a_run, _one_rest_axis,
+         _mesh_rules_name_mesh_axes, _paths_exist)

@@ -94,7 +94,11 @@ def encode_dialogue(example: dict, tok: Tokenizer, config: PipelineConfig,
 
   The dialogue is the messages of `config.dialogue_fields` in order, the target
   `example[config.target_field]` opened by the `config.target_marker` token. Without the
-  target, the tokens end with that opening token: a prompt.
+  target, the tokens end with that opening token: a prompt, whose context keeps as much as
+  the longest training example's does (`max_len` - 3 tokens: [CLS], the opening token and
+  the first generated one share the window). Generation then needs only prompt + new
+  tokens <= the model's positions (`decoding.gpt2_generate`; the configs' rule
+  `_generation_fits_model`), not room for a whole `max_response_len` target in the window.
   """
   response = [target_marker_id(tok, config.target_marker)]
   if with_response:
@@ -110,9 +114,10 @@ def encode_dialogue(example: dict, tok: Tokenizer, config: PipelineConfig,
     else:
       context.extend(tok.encode(as_text(text)))
     context.append(tok.sep_id)
-  budget = config.max_len - 1 - len(response) - (0 if with_response else config.max_response_len + 1)
+  budget = config.max_len - 1 - len(response) - (0 if with_response else 1)
   if budget < 0:
-    raise ValueError(f"max_len {config.max_len} leaves no room for a response of {config.max_response_len} tokens")
+    raise ValueError(f"max_len {config.max_len} leaves no room for a response of {config.max_response_len} tokens"
+                     if with_response else f"max_len {config.max_len} leaves no room for a prompt")
   cut = max(0, len(context) - budget)
   tokens = [tok.cls_id] + context[cut:] + response
   kept = [(1 + offset - cut, name) for offset, name in image_at if offset >= cut]
