@@ -13,10 +13,11 @@ in every process with `--coordinator_address=HOST:PORT --num_processes=N --proce
 The config is validated against its schema (configs/common.py: types, allowed values and
 ranges, what the task accepts, rules between keys), and the flags checked, before JAX is
 imported; a bad one is a short message on stderr and exit status 2, not a traceback.
-The default workdir is `runs/<config name>_<size>_seed<seed>`; rerunning the same command
-resumes from its latest checkpoint. A run folder holds one run: starting it again with a
-config that differs in a training key (`--config.optim.lr=...`) is an error naming the keys
-(`jddc.run_identity`); evaluation options (`eval.max_examples`, `decode.*`) may differ in
+The default workdir is `<runs_dir>/<config name>_<size>_seed<seed>` (`--runs_dir`, default
+`runs`); rerunning the same command resumes from its latest checkpoint. A run folder holds
+one run: starting it again with a config that differs in a training key
+(`--config.optim.lr=...`) is an error naming the keys (`jddc.run_identity`); evaluation
+options (`eval.max_examples`, `decode.*`) may differ in
 `--mode=eval|predict`, whose results go to `<workdir>/eval/results_<split>.json`.
 
 Every mode (`--mode=prepare` included) prepares through `jddc.train.prepare`, which first
@@ -39,7 +40,8 @@ from jddc import configuration, distributed
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "A config file, e.g. configs/response_mm.py:small.",
                                 lock_config=True)
-flags.DEFINE_string("workdir", None, "Run folder (default: runs/<config>_<size>_seed<seed>).")
+flags.DEFINE_string("workdir", None, "Run folder (default: <runs_dir>/<config>_<size>_seed<seed>).")
+flags.DEFINE_string("runs_dir", "runs", "Where the default run folder goes (a bucket mount on a TPU VM).")
 flags.DEFINE_enum("mode", "train", ["train", "eval", "predict", "prepare"],
                   "What to do (prepare: build the data, tokenizer and image features, then stop).")
 flags.DEFINE_string("split", None, "Split for --mode=eval (default: config.eval.split).")
@@ -51,9 +53,10 @@ flags.DEFINE_integer("process_id", None, "Multi-process runs: this process's ind
 flags.mark_flags_as_required(["config"])
 
 
-def default_workdir(config_path: str, config) -> str:
+def default_workdir(config_path: str, config, runs_dir: str = "runs") -> str:
+  """`<runs_dir>/<config name>_<size>_seed<seed>`: the seed is part of the name, so seeds never share a folder."""
   name = os.path.splitext(os.path.basename(config_path.partition(":")[0]))[0]
-  return os.path.join("runs", f"{name}_{config.size}_seed{config.seed}")
+  return os.path.join(runs_dir, f"{name}_{config.size}_seed{config.seed}")
 
 
 def format_results(results: dict) -> str:
@@ -119,7 +122,7 @@ def main(argv):
     check_start_up(config)
   except configuration.ConfigError as e:
     fail(str(e))
-  workdir = FLAGS.workdir or default_workdir(FLAGS["config"].config_filename, config)
+  workdir = FLAGS.workdir or default_workdir(FLAGS["config"].config_filename, config, FLAGS.runs_dir)
   if FLAGS.mode in ("eval", "predict") and common.TASKS[config.task].trainable and not os.path.isdir(workdir):
     fail(f"--mode={FLAGS.mode}: no run folder {workdir} (train it first with --mode=train, or pass --workdir)")
   try:

@@ -9,7 +9,7 @@
 # One host: one process drives every local GPU (the mesh spans them). Several hosts: each
 # runs `python -m jddc.main` with JDDC_COORDINATOR (the first host and --port),
 # JDDC_NUM_PROCESSES and JDDC_PROCESS_ID; the checkout (--dir, relative to the remote home,
-# with a .venv installed by `scripts/setup.sh` and `pip install -e '.[gpu]'`) and the
+# with a .venv made by `bash scripts/setup.sh --extra=gpu`, Python 3.11-3.13) and the
 # workdir must be the same paths on every host, and the workdir on a shared filesystem.
 # Output of every host streams here, prefixed with its name. --dry-run prints the commands.
 set -euo pipefail
@@ -21,7 +21,7 @@ EXTRA=()
 SEEN_DASHES=0
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 

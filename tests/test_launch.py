@@ -43,11 +43,11 @@ def test_tpu_vm_dry_run(tmp_path):
                  "--zone=us-central2-b", "--worker=all"]
   for ssh in (install, mount, train):
     assert ssh[:6] == ["gcloud", "compute", "tpus", "tpu-vm", "ssh", "jddc-v4"] and "--worker=all" in ssh
-  assert "pip install -q -e 'jddc[tpu]'" in install[-1]
+  assert "bash jddc/scripts/setup.sh --extra=tpu" in install[-1]
   assert "gcsfuse --implicit-dirs my-bucket $HOME/bucket" in mount[-1]
   remote = shlex.split(train[-1].split("--command=", 1)[1])
   assert remote == ["cd", "jddc", "&&", ".venv/bin/python", "-m", "jddc.main", "--config=configs/response_mm.py:base",
-                    "--workdir=$HOME/bucket/runs/response_mm_base", "--config.train.steps=20000"]
+                    "--runs_dir=$HOME/bucket/runs", "--config.train.steps=20000"]
   assert delete == ["gcloud", "compute", "tpus", "tpu-vm", "delete", "jddc-v4", "--zone=us-central2-b", "--quiet"]
 
 
@@ -58,7 +58,7 @@ def test_tpu_queued_resource_dry_run(tmp_path):
                          "--project=p", "--accelerator-type=v5litepod-16", "--runtime-version=tpu-ubuntu2204-base",
                          "--spot"]
   assert commands[1][:5] == ["gcloud", "compute", "tpus", "queued-resources", "describe"]
-  assert "--workdir=$HOME/bucket/runs/response_text" in commands[-2][-1]
+  assert "--runs_dir=$HOME/bucket/runs" in commands[-2][-1]
   assert commands[-1][:6] == ["gcloud", "compute", "tpus", "queued-resources", "delete", "q"]
   assert "--force" in commands[-1]
 
@@ -92,3 +92,33 @@ def test_shellcheck(script):
     pytest.skip("shellcheck is not installed")
   out = subprocess.run(["shellcheck", os.path.join(LAUNCH, script)], capture_output=True, text=True)
   assert out.returncode == 0, out.stdout
+
+
+def _python_choice(tmp_path, pythons: dict[str, bool]) -> str:
+  """What scripts/setup.sh would make .venv with, on a PATH holding only fake Pythons."""
+  bin_dir = tmp_path / "fakebin"
+  bin_dir.mkdir(parents=True)
+  os.symlink(shutil.which("dirname"), bin_dir / "dirname")
+  for name, in_range in pythons.items():  # the version check exits 0 only for a supported Python
+    (bin_dir / name).write_text(f"#!/bin/sh\nexit {0 if in_range else 1}\n")
+    (bin_dir / name).chmod(0o755)
+  out = subprocess.run([shutil.which("bash"), os.path.join(configuration.REPO_ROOT, "scripts", "setup.sh"),
+                        "--print-python"], env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60)
+  assert out.returncode == 0, out.stderr
+  return out.stdout.strip()
+
+
+def test_setup_picks_a_python_the_pins_support(tmp_path):
+  assert _python_choice(tmp_path / "a", {"python3.12": True, "python3.13": True, "python3": True}) == "python3.12"
+  assert _python_choice(tmp_path / "b", {"python3": True}) == "python3"
+  # a TPU VM image: python3 is 3.10, outside the range -> a standalone CPython from uv
+  assert _python_choice(tmp_path / "c", {"python3": False}) == "uv:3.12"
+
+
+def test_default_run_folder_names_the_seed():
+  from jddc import main
+  from configs import response_text
+  config = response_text.get_config("tiny")
+  config.seed = 3
+  assert main.default_workdir("configs/response_text.py:tiny", config, "/bucket/runs") == \
+      "/bucket/runs/response_text_tiny_seed3"
