@@ -276,6 +276,7 @@ CONSTRAINTS = {
     "model.adagrad_initial_accumulator": _ABOVE_ZERO, "model.lr_encoder": _ABOVE_ZERO,
     "model.lr_decoder": _ABOVE_ZERO, "model.optimizer": OneOf(("adagrad", "adamw")),
     "model.train_structure": OneOf(("predicted", "gold")),
+    "model.length_rule": OneOf(("reach", "fit")),  # jddc.extractive.LENGTH_RULES
     "decode.top_k": _NON_NEGATIVE, "decode.top_p": _PROBABILITY, "decode.temperature": _ABOVE_ZERO,
     "decode.max_new_tokens": _POSITIVE, "decode.beam_size": _POSITIVE, "decode.length_penalty": _NON_NEGATIVE,
     "decode.no_repeat_ngram": _NON_NEGATIVE, "decode.min_new_tokens": _NON_NEGATIVE,

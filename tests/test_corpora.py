@@ -255,3 +255,10 @@ def test_real_corpus_config_runs_end_to_end(name, cache_dir, tmp_path):
     with open(tmp_path / "metrics.jsonl") as f:
       losses = [r["train/loss"] for r in map(json.loads, f) if "train/loss" in r]
     assert len(losses) == 3 and losses[-1] < losses[0]
+  if name in ("summary_lead_csds", "summary_lexrank_csds"):  # CSDS's form: "。" between the extracted turns,
+    from jddc import extractive  # the budget counted without them and never exceeded
+    with open(tmp_path / "predictions_test.jsonl", encoding="utf-8") as f:
+      summaries = [json.loads(line)["prediction"] for line in f]
+    assert len(summaries) == 32
+    assert all(extractive.char_length(s.replace("。", "")) <= results["budget"] for s in summaries)
+    assert sum(("。客服:" in s) or ("。用户:" in s) for s in summaries) > 0.9 * len(summaries)

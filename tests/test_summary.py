@@ -46,6 +46,45 @@ def test_lexrank_picks_the_central_sentence_deterministically():
   assert extractive.lexrank([], 10) == "" and extractive.lexrank(["只有一句"], 2) == "只有一句"
 
 
+def test_lead_separator_is_put_between_utterances_and_not_counted():
+  prefixed = extractive.utterances(["在吗", "在的", "好"], [0, 1, 0], speaker_prefixes=True)
+  assert extractive.lead(prefixed, 7, separator="。") == "用户:在吗。客服"
+  assert extractive.lead(prefixed, 10, separator="。") == "用户:在吗。客服:在的"  # no separator after the cut
+  assert extractive.lead(prefixed, 1000, separator="。") == "用户:在吗。客服:在的。用户:好"
+  for n in (0, 3, 5, 7, 11, 12):  # the same characters as without separators
+    assert extractive.lead(prefixed, n, separator="。").replace("。", "") == extractive.lead(prefixed, n)
+
+
+def test_lexrank_length_rules_by_hand():
+  # scores: CENTRAL (8 characters) first, then the four 4-character satellites tied (the earlier first)
+  sentences = SATELLITES[:2] + [CENTRAL] + SATELLITES[2:]
+  lexrank = lambda n, rule: extractive.lexrank(sentences, n, length_rule=rule, separator="。")
+  assert lexrank(10, "reach") == SATELLITES[0] + "。" + CENTRAL  # 12 > 10: the last one overshoots
+  assert lexrank(10, "fit") == CENTRAL  # no satellite fits in the 2 characters left
+  assert lexrank(12, "fit") == SATELLITES[0] + "。" + CENTRAL
+  assert lexrank(7, "fit") == SATELLITES[0]  # CENTRAL does not fit; one satellite does, a second not
+  assert lexrank(3, "fit") == "" and lexrank(3, "reach") == CENTRAL
+  with pytest.raises(ValueError, match="length_rule"):
+    lexrank(10, "truncate")
+
+
+def test_select_by_rank_keeps_to_the_budget():
+  rng = np.random.default_rng(0)
+  for _ in range(200):
+    n = int(rng.integers(1, 12))
+    scores, lengths, budget = rng.random(n), [int(x) for x in rng.integers(1, 30, n)], int(rng.integers(0, 90))
+    fit = extractive.select_by_rank(scores, lengths, budget, "fit")
+    reach = extractive.select_by_rank(scores, lengths, budget, "reach")
+    assert fit == sorted(fit) and reach == sorted(reach)
+    total = sum(lengths[i] for i in fit)
+    assert total <= budget
+    assert all(total + lengths[i] > budget for i in set(range(n)) - set(fit)), "a sentence that fits was left out"
+    ranked = [int(i) for i in np.argsort(-scores, kind="stable")]
+    # reach: the shortest prefix of the ranking that reaches the budget (or everything)
+    k = next((k for k in range(n + 1) if sum(lengths[i] for i in ranked[:k]) >= budget), n)
+    assert reach == sorted(ranked[:k])
+
+
 # ---------------------------------------------------------------------------
 # Pointer-Generator
 # ---------------------------------------------------------------------------

@@ -122,14 +122,18 @@ def bert(size: str) -> ml_collections.ConfigDict:
 
 
 def lead() -> ml_collections.ConfigDict:
-  """Lead: the first `length` characters of the dialogue's utterances (0: the train split's mean summary length)."""
-  return ml_collections.ConfigDict({"name": "lead", "length": 0, "speaker_prefixes": False})
+  """Lead: the first `length` characters of the dialogue's utterances (0: the train split's mean summary length),
+  `separator` between utterances (not counted)."""
+  return ml_collections.ConfigDict({"name": "lead", "length": 0, "speaker_prefixes": False, "separator": ""})
 
 
 def lexrank() -> ml_collections.ConfigDict:
-  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams."""
+  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams.
+  `length_rule`: "reach" (until `length` characters, may overshoot) or "fit" (never over it);
+  `separator` between the extracted utterances (not counted; `jddc.extractive`)."""
   return ml_collections.ConfigDict({"name": "lexrank", "length": 0, "speaker_prefixes": False,
-                                    "threshold": 0.1, "epsilon": 0.1, "ngram": 1})
+                                    "threshold": 0.1, "epsilon": 0.1, "ngram": 1, "length_rule": "reach",
+                                    "separator": ""})
 
 
 def pgn(size: str) -> ml_collections.ConfigDict:

@@ -7,7 +7,10 @@ averaged over examples, in percent; predictions go to `predictions_<split>.jsonl
 - `ExtractiveSummaryTask` (`model.name` "lead" or "lexrank", `jddc.extractive`): utterances
   are the text messages without speaker prefixes (`model.speaker_prefixes` adds
   `用户:` / `客服:`); the length budget N is the mean character length of the train split's
-  summaries unless `model.length` sets it.
+  summaries unless `model.length` sets it. `model.separator` goes between the extracted
+  utterances ("" by default; "。" on CSDS, as CSDS's own outputs) and is not counted in N;
+  LexRank's `model.length_rule` says whether the selection may overshoot N ("reach", the
+  default) or stays within it ("fit", CSDS's LexPageRank outputs).
 - `PointerGeneratorTask`: `jddc.models.pointer_generator` trained with teacher forcing on
   `pipeline.summary_dataset` batches, loss = NLL + `coverage_loss_weight` x coverage loss
   from the first step; greedy or beam decoding (`config.decode`); the checkpoint with the best
@@ -73,9 +76,9 @@ class ExtractiveSummaryTask(base.Evaluator):
     sentences = extractive.utterances([text(t) for t in example["texts"]], [int(s) for s in example["speakers"]],
                                       m.speaker_prefixes)
     if m.name == "lead":
-      return extractive.lead(sentences, self.length)
+      return extractive.lead(sentences, self.length, m.separator)
     if m.name == "lexrank":
-      return extractive.lexrank(sentences, self.length, m.threshold, m.epsilon, m.ngram)
+      return extractive.lexrank(sentences, self.length, m.threshold, m.epsilon, m.ngram, m.length_rule, m.separator)
     raise ValueError(f"model.name: {m.name!r} is not an extractive summarizer (lead, lexrank)")
 
   def evaluate(self, model, split: str, out_dir: Optional[str]) -> dict[str, float]:
