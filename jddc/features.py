@@ -27,6 +27,13 @@ complete:
   loaded through `jddc.inference`, and images are decoded at the size it was trained at
   (its `data.image_size`, which the row's must equal).
 
+A run keeps the extractor it was trained with: `pin_extractor` puts that run's config.json,
+best checkpoint and completion record into `<run>/extractor/` (hard links where the
+filesystem allows, copies otherwise) when the run is first prepared, and every later train,
+eval or predict of the run, from any working directory, reads its features through that copy
+(`jddc.train.image_features`), whatever `data_cache/` now holds: a retrained or deleted cache
+extractor never changes the features an existing run is evaluated on.
+
 Multi-process runs only read: the extractor and the table must be prepared with one process
 first (`python -m jddc.main --config=... --mode=prepare`).
 """
@@ -34,6 +41,7 @@ first (`python -m jddc.main --config=... --mode=prepare`).
 from __future__ import annotations
 
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -144,6 +152,42 @@ def is_complete(workdir: str) -> bool:
 def write_complete(workdir: str, results: dict) -> None:
   """Marks the default extractor in `workdir` complete, once its training and final evaluation returned."""
   fsutil.write_json(os.path.join(workdir, COMPLETE_FILE), {"results": results, "identity": extractor_identity(workdir)})
+
+
+def pinned_extractor(run_dir: str) -> str | None:
+  """`<run_dir>/extractor` if the run has pinned its extractor there (`pin_extractor`), else None."""
+  path = os.path.join(run_dir, inference.RUN_EXTRACTOR_DIR)
+  return path if os.path.isfile(os.path.join(path, "config.json")) else None
+
+
+def pin_extractor(extractor_dir: str, run_dir: str) -> str:
+  """Puts the finished extractor run `extractor_dir` (its config.json, best checkpoint and
+  results or completion record) into `<run_dir>/extractor/`, once and atomically, by process 0;
+  returns that folder. Files are hard-linked when both folders share a filesystem (a finished
+  extractor's files never change), else copied. The copy has the extractor's identity
+  (`extractor_identity`), so it finds the same cached feature table."""
+  own = os.path.join(run_dir, inference.RUN_EXTRACTOR_DIR)
+  if pinned_extractor(run_dir) or jax.process_index() != 0:
+    return own
+  names = [n for n in ("config.json", COMPLETE_FILE, "results.json") if os.path.isfile(os.path.join(extractor_dir, n))]
+  fsutil.sweep_leftovers(run_dir, inference.RUN_EXTRACTOR_DIR)  # a copy a killed run left half made
+  with fsutil.atomic_dir(own) as tmp:  # a concurrent writer's identical copy wins
+    for name in names:
+      _link_or_copy(os.path.join(extractor_dir, name), os.path.join(tmp, name))
+    best = os.path.join(extractor_dir, checkpointing.BEST_DIR)
+    for folder, _, files in os.walk(best):
+      target = os.path.join(tmp, checkpointing.BEST_DIR, os.path.relpath(folder, best))
+      os.makedirs(target, exist_ok=True)
+      for name in files:
+        _link_or_copy(os.path.join(folder, name), os.path.join(target, name))
+  return own
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+  try:
+    os.link(src, dst)
+  except OSError:  # another filesystem, or links not allowed
+    shutil.copy2(src, dst)
 
 
 def check_checkpoint(workdir: str) -> None:

@@ -1,13 +1,16 @@
 """A finished run, loaded from its folder alone: for notebooks (`launch/colab_restore.ipynb`).
 
     task, model = inference.load_run("runs/response_mm_base_seed0")        # or gs://bucket/runs/...
-    task.feature_table = inference.image_features("data_cache/feature_extractor/...", ["kettle.jpg"])
+    task.feature_table = inference.image_features(inference.run_extractor(run), ["kettle.jpg"])
     task.predict(model, [{"context_texts": [...], "context_images": [...], "context_speakers": [...]}])
 
-The run folder holds what this needs: `config.json` (the resolved config), the best
-checkpoint (`best/<step>/`) and, for text tasks, the tokenizer the run trained with
-(`tokenizer/`). The model is restored onto a mesh over whatever devices this process has
-(every device on the data axis unless `mesh` says otherwise), not the run's.
+The run folder holds what this needs, from any working directory: `config.json` (the
+resolved config), the best checkpoint (`best/<step>/`), for text tasks the tokenizer the run
+trained with (`tokenizer/`), and for multimodal rows the image-feature extractor it was
+trained with (`extractor/`: that run's config.json and best checkpoint, pinned there by
+`jddc.features.pin_extractor` when the run was prepared). The model is restored onto a mesh
+over whatever devices this process has (every device on the data axis unless `mesh` says
+otherwise), not the run's.
 
 This module builds and restores the model itself (as `jddc.train.RunState` does, without the
 optimizer), so that `jddc.features`, which the engine calls, can load an extractor run
@@ -29,6 +32,25 @@ from flax import nnx
 from jddc import checkpointing, evaluation, sharding
 from jddc.data import pipeline
 from jddc.tasks import get_task
+
+
+#: <run>/extractor/: the feature extractor a multimodal run was trained with (config.json + best/)
+RUN_EXTRACTOR_DIR = "extractor"
+
+
+def run_extractor(run_dir: str) -> str:
+  """The feature extractor run a multimodal run was trained with: its pinned copy
+  `<run_dir>/extractor` (local or gs://).
+
+  Raises:
+    FileNotFoundError: the run has none (a text-only run, or one prepared before runs pinned
+      their extractor: pass that extractor's folder to `image_features` yourself).
+  """
+  path = epath.Path(run_dir) / RUN_EXTRACTOR_DIR
+  if not (path / "config.json").exists():
+    raise FileNotFoundError(f"{path}: this run holds no feature extractor (a text-only run, or one prepared "
+                            "before run folders pinned theirs: give image_features the extractor's folder)")
+  return str(path)
 
 
 def read_config(run_dir: str) -> ml_collections.ConfigDict:

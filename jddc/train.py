@@ -289,7 +289,7 @@ def prepare(task) -> None:
 
 
 def _prepare_with_prerequisites(task) -> None:
-  features_table = image_features(task.config)
+  features_table = image_features(task.config, task.workdir)
   if features_table is not None:
     task.feature_table = features_table
   task.prepare()
@@ -299,13 +299,20 @@ def _prepare_with_prerequisites(task) -> None:
 # Prerequisites: runs a config's data depends on, resolved before its task prepares
 # ---------------------------------------------------------------------------
 
-def image_features(config: ml_collections.ConfigDict) -> Optional[features.FeatureTable]:
-  """The frozen image features of a config whose model reads them (`features.reads_image_features`),
-  its extractor trained first if needed (`ensure_extractor`); None for any other config."""
+def image_features(config: ml_collections.ConfigDict, workdir: str = "") -> Optional[features.FeatureTable]:
+  """The frozen image features of a config whose model reads them (`features.reads_image_features`);
+  None for any other config. They come from the extractor the run in `workdir` pinned
+  (`features.pinned_extractor`), else from the config's (`ensure_extractor`, trained first if
+  needed), which is then pinned in `workdir`, so the run keeps it."""
   if not features.reads_image_features(config):
     return None
   with stage("image features"):
-    return features.feature_table(config, ensure_extractor(config))
+    extractor = features.pinned_extractor(workdir) if workdir else None
+    if extractor is None:
+      extractor = ensure_extractor(config)
+      if workdir:
+        extractor = features.pin_extractor(extractor, workdir)
+    return features.feature_table(config, extractor)
 
 
 def ensure_extractor(config: ml_collections.ConfigDict) -> str:

@@ -98,3 +98,35 @@ def test_the_engine_hands_the_cached_table_to_the_task(copy_tiny_features, tiny_
   task = train.prepare_data(config, str(tmp_path / "run"))
   assert task.feature_table[0] == index and np.array_equal(task.feature_table[1], table)
   assert train.image_features(_config("rewrite_cls_text", cache_dir=str(cache))) is None
+
+
+def test_a_run_keeps_its_extractor_and_is_evaluated_with_it_wherever_it_goes(copy_tiny_features, tiny_release,
+                                                                             tmp_path, monkeypatch):
+  """The run folder pins the extractor it trained with (`<run>/extractor`): moved to another
+  place and evaluated from another working directory with a cache that has no extractor, it
+  gives its training's results, and nothing retrains an extractor."""
+  import shutil
+  from jddc import inference, train
+  cache = tmp_path / "cache"
+  cache.mkdir()
+  os.symlink(tiny_release, cache / "jddc_tiny_seed0")
+  copy_tiny_features(cache)
+  config = _config("rewrite_cls_mm", cache_dir=str(cache))
+  with config.unlocked():
+    config.train.steps = config.train.eval_every = config.train.checkpoint_every = 3
+    config.eval.max_examples = 8
+  run = tmp_path / "run"
+  trained = train.train_and_evaluate(config, str(run))
+  (cached,) = glob.glob(str(cache / "feature_extractor" / "*-tiny"))
+  pinned = features.pinned_extractor(str(run))
+  assert pinned == inference.run_extractor(str(run)) == str(run / "extractor")
+  assert features.extractor_identity(pinned) == features.extractor_identity(cached)
+  moved = tmp_path / "elsewhere" / "run"
+  shutil.move(str(run), moved)
+  shutil.rmtree(cache / "feature_extractor")  # a cleaned cache, or one whose extractor was retrained
+  shutil.rmtree(cache / "features")
+  monkeypatch.chdir(tmp_path / "elsewhere")
+  assert train.evaluate(config, str(moved), "test") == trained
+  assert not (cache / "feature_extractor").exists(), "evaluation retrained an extractor"
+  with pytest.raises(FileNotFoundError, match="holds no feature extractor"):
+    inference.run_extractor(str(tmp_path / "cache"))
