@@ -117,7 +117,7 @@ def short_gpt2_schedule(config: ml_collections.ConfigDict) -> None:
 
 
 def decoding(size: str) -> ml_collections.ConfigDict:
-  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (BASELINES.md §3).
+  """Greedy by default (deterministic scores); GPT2-chitchat samples top-k 8 (docs/baselines.md §3).
 
   `beam_size` and `length_penalty` (alpha of ((5 + t) / 6) ** alpha) apply to method
   "beam"; `no_repeat_ngram` (0: off; 5 suits Chinese characters) and `min_new_tokens` to all.
@@ -130,7 +130,7 @@ def decoding(size: str) -> ml_collections.ConfigDict:
 
 
 def image_features(size: str) -> ml_collections.ConfigDict:
-  """Where the frozen ResNet-18 features of multimodal rows come from (BASELINES.md §0).
+  """Where the frozen ResNet-18 features of multimodal rows come from (docs/baselines.md §0).
 
   The default extractor's config is `extractor_config` at `size`, with the row's `data`
   (but its text keys) and mesh (`jddc.features.extractor_config`): it is trained and its
@@ -145,7 +145,7 @@ def image_features(size: str) -> ml_collections.ConfigDict:
 
 
 def retrieval(size: str) -> ml_collections.ConfigDict:
-  """Candidate retrieval (BASELINES.md §1): top 40 by context embedding, +10 by image feature."""
+  """Candidate retrieval (docs/baselines.md §1): top 40 by context embedding, +10 by image feature."""
   check_size(size)
   return ml_collections.ConfigDict({
       "embedder": "context_encoder",  # or "bert": a pretrained BERT from bert_init_from (the paper's)

@@ -5,7 +5,7 @@
     python -m jddc.main --config=configs/image_category.py:base --config.model.init_from=resnet18-f37072fd.pth
 
 No ImageNet weights are reachable here, so the multimodal rows use this model's frozen
-pooled 512-d features instead of an ImageNet ResNet-18's (BASELINES.md §0). On a generated
+pooled 512-d features instead of an ImageNet ResNet-18's (docs/baselines.md §0). On a generated
 corpus it also learns the latent facts the images show (`synth_meta.jsonl`: colour,
 defect, status...) as auxiliary heads, standing in for the generality of ImageNet
 features; set `model.aux_facts=False` to train on the categories alone. A real release

@@ -6,7 +6,7 @@
 
 Each image's frozen ResNet-18 pooled feature (512-d, from configs/image_category.py,
 trained and extracted on first use) goes through Linear(512 -> d_model) into one embedding
-at the image's `[IMG]` place in the dialogue, excluded from the loss (BASELINES.md §3).
+at the image's `[IMG]` place in the dialogue, excluded from the loss (docs/baselines.md §3).
 Input `[CLS] [USER] text [SEP] [AGENT] text [SEP] ...`; context truncated from the left;
 loss on the response only.
 """

@@ -5,7 +5,7 @@
     python -m jddc.main --config=configs/rewrite_cls_text.py:base \\
         --config.model.init_from=/path/to/bert-base-chinese --config.data.tokenizer=/path/to/bert-base-chinese
 
-`[CLS] context [SEP] query [SEP]` -> pooled [CLS] -> Linear(2) (BASELINES.md §2), an image
+`[CLS] context [SEP] query [SEP]` -> pooled [CLS] -> Linear(2) (docs/baselines.md §2), an image
 being its `[IMG]` token only. At tiny and small the BERT is trained from scratch on our
 SentencePiece vocabulary (no pretrained weights here); `model.init_from` with the
 checkpoint's own vocab as `data.tokenizer` starts from bert-base-chinese. Model selection

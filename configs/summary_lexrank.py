@@ -3,7 +3,7 @@
     python -m jddc.main --config=configs/summary_lexrank.py       # small: the embedded corpus
     python -m jddc.main --config=configs/summary_lexrank.py:tiny
 
-sumy's LexRank (threshold 0.1, power iteration with epsilon 0.1, no damping; BASELINES.md §5)
+sumy's LexRank (threshold 0.1, power iteration with epsilon 0.1, no damping; docs/baselines.md §5)
 over the dialogue's text messages, terms = characters (the paper does not say how it
 tokenised Chinese); the most central utterances are kept, in dialogue order, until they reach
 N characters, N = the mean summary length of the train split. ROUGE as in summary_lead.py.

@@ -3,7 +3,7 @@
     python -m jddc.main --config=configs/summary_pgn.py           # small: a CPU run
     python -m jddc.main --config=configs/summary_pgn.py:tiny      # seconds
 
-abisee/pointer-generator's recipe (BASELINES.md §5) where it fits: BiLSTM encoder over the
+abisee/pointer-generator's recipe (docs/baselines.md §5) where it fits: BiLSTM encoder over the
 dialogue's tokens (speaker tokens and [IMG] included), LSTM decoder with Bahdanau attention,
 copy distribution over the vocabulary extended by the dialogue's out-of-vocabulary pieces,
 coverage with loss weight 1 switched on from the first step (the original adds it for a

@@ -6,7 +6,7 @@
 
 BERT encoder over the dialogue (`[CLS] speaker text [SEP]` per message, interval segments),
 6-layer pre-LN Transformer decoder sharing BERT's word embeddings, label smoothing 0.1, two
-Adams with Noam schedules (`jddc.tasks.bertsum`, BASELINES.md §5). Decoding: beam 5, length
+Adams with Noam schedules (`jddc.tasks.bertsum`, docs/baselines.md §5). Decoding: beam 5, length
 penalty alpha 0.95 and minimum length as CSDS's Chinese port, n-gram blocking (5-grams over
 characters with a BERT vocab, as CSDS; 3-grams over the word-like SentencePiece pieces of
 `tiny`/`small`). Without a pretrained checkpoint (nothing is downloaded here) the encoder

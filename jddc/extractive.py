@@ -7,7 +7,7 @@ text and are skipped). Lengths are counted in characters as ROUGE counts them
 - `lead`: the first `length` characters of the utterances in order (the paper's "first N
   characters", N being the average summary length of the train split).
 - `lexrank`: LexRank with a threshold (Erkan & Radev 2004) as in sumy's `LexRankSummarizer`
-  (BASELINES.md §5): per utterance, term frequencies normalised by the utterance's largest
+  (docs/baselines.md §5): per utterance, term frequencies normalised by the utterance's largest
   count; idf = log(n / (1 + n_j)) over the dialogue's own n utterances; idf-modified cosine;
   an edge where the similarity exceeds `threshold` (self-loops included); each row divided
   by its degree; power iteration from the uniform vector until the L2 change is at most

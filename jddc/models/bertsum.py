@@ -1,6 +1,6 @@
 """BERTSUMABS (Liu & Lapata 2019, PreSumm): a BERT encoder and a pre-LN Transformer decoder, in Flax NNX.
 
-BASELINES.md §5, after PreSumm's `model_builder.py` / `decoder.py` / `neural.py`:
+docs/baselines.md §5, after PreSumm's `model_builder.py` / `decoder.py` / `neural.py`:
   encoder  `bert.Bert` over the dialogue (`self.bert`, so `init_from` a bert-base-chinese
            folder fills it), interval segment ids (0/1 alternating per message); in the
            multimodal model each `[IMG]` token's word embedding is replaced by

@@ -1,4 +1,4 @@
-"""GPT-2 language model with a visual prefix (BASELINES.md §3), in Flax NNX.
+"""GPT-2 language model with a visual prefix (docs/baselines.md §3), in Flax NNX.
 
 The parameter tree mirrors Hugging Face `GPT2LMHeadModel` (`jddc.models.convert` holds the
 name mapping): `wte`, `wpe`, `h[i].{ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,

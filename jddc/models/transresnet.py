@@ -1,6 +1,6 @@
 """TransResNet (Shuster et al., 2020): a dual encoder scoring responses against a dialogue and its image.
 
-BASELINES.md §1, after ParlAI's `transresnet` / `transresnet_multimodal` modules:
+docs/baselines.md §1, after ParlAI's `transresnet` / `transresnet_multimodal` modules:
   context  -> Transformer encoder, masked mean -> Dropout -> Linear(d -> hidden)   c  float32[B, H]
   response -> a second (unshared) encoder of the same shape                       r  float32[N, H]
   image    -> BatchNorm1d(F) -> Dropout -> Linear(F -> hidden), mean over images  v  float32[B, H]
@@ -10,7 +10,7 @@ The encoders are our BERT blocks (`jddc.models.bert`: post-LN, learned positions
 at ParlAI's shape (300-d, 2 layers, 2 heads, FFN 1200, attention dropout 0.2); ParlAI uses
 ReLU and sinusoidal positions. With `num_classes > 0` a Linear on the dialogue vector
 classifies it instead: the paper's "TransResNet" rewrite classifier (Table 6) is not in
-ParlAI and the paper gives no details; BASELINES.md §2 suggests the fused vector -> Linear(2).
+ParlAI and the paper gives no details; docs/baselines.md §2 suggests the fused vector -> Linear(2).
 """
 
 from __future__ import annotations

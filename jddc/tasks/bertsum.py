@@ -1,4 +1,4 @@
-"""BERTSUMABS summarization (Table 9, "Text-only / Multimodal BERTSUMABS"; BASELINES.md §5).
+"""BERTSUMABS summarization (Table 9, "Text-only / Multimodal BERTSUMABS"; docs/baselines.md §5).
 
 Source: every message as `[CLS] {[USER]|[AGENT]} text-or-[IMG] [SEP]` (PreSumm's sentences),
 interval segment ids alternating per message, cut after `data.max_len` tokens (the start of

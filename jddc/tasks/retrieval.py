@@ -1,4 +1,4 @@
-"""Retrieval-based response selection (Table 5, "Text-only / Multimodal Retrieval"; BASELINES.md §1).
+"""Retrieval-based response selection (Table 5, "Text-only / Multimodal Retrieval"; docs/baselines.md §1).
 
 Candidates: the responses of the training examples nearest to the dialogue, by the
 masked-mean embedding of its context + query (ScaNN, top `text_candidates`), plus, in the
