@@ -1,15 +1,12 @@
 """Metrics: hand-computed values, NLTK BLEU parity on real text, and the CSDS published ROUGE."""
 
 import math
-import os
 
 import pytest
 
 from jddc import metrics as m
+from tests.conftest import shared_path
 
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-CSDS_OUTPUTS = os.path.join(SHARED_DATA, "csds", "official_outputs")
-JDDC2019 = os.path.join(SHARED_DATA, "jddc2019", "chat_0.1per.txt")
 
 # CSDS README (overall summary): system, predictions, own references, published R-1/R-2/R-L.
 CSDS_SYSTEMS = [
@@ -24,18 +21,17 @@ CSDS_SYSTEMS = [
 
 
 def _lines(path):
-  if not os.path.exists(path):
-    pytest.fail(f"real data not found at {path}: tests expect ../shared/data beside the repository")
   with open(path, encoding="utf-8") as f:
     return [line.strip() for line in f]
 
 
 def _csds(name):
-  return _lines(os.path.join(CSDS_OUTPUTS, name))
+  return _lines(shared_path("csds", "official_outputs", name))
 
 
 def _agent_replies(n):
-  replies = [line.split("\t")[6] for line in _lines(JDDC2019) if line.split("\t")[2] == "1"]
+  replies = [line.split("\t")[6] for line in _lines(shared_path("jddc2019", "chat_0.1per.txt"))
+             if line.split("\t")[2] == "1"]
   return replies[:n]
 
 

@@ -1,16 +1,14 @@
 """Tests of jddc.data.tokenizers: SentencePiece round trips, BERT-vocab parity with transformers."""
 
 import itertools
-import os
 import pickle
 
 import pytest
 
 from jddc.data import tokenizers as tok
 from tests import helpers
+from tests.conftest import shared_path
 
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-JDDC2019 = os.path.join(SHARED_DATA, "jddc2019", "chat_0.1per.txt")
 
 _SUBJECTS = ("我买的电饭煲", "这件外套", "你们的空气炸锅", "订单[订单x]", "那双运动鞋", "吹风机", "连衣裙", "榨汁机")
 _PROBLEMS = (
@@ -130,9 +128,8 @@ def test_sp_rejects_bad_arguments(tmp_path):
     tok.train_sentencepiece(_corpus(), tmp_path, vocab_size=600, model_type="word")
 
 
-@pytest.mark.skipif(not os.path.exists(JDDC2019), reason="shared JDDC 2019 sample absent")
 def test_sp_round_trip_on_real_jd_dialogues(tmp_path):
-  with open(JDDC2019, encoding="utf-8") as f:
+  with open(shared_path("jddc2019", "chat_0.1per.txt"), encoding="utf-8") as f:
     texts = [line.rstrip("\n").split("\t")[-1] for line in f]
   t = tok.train_sentencepiece(texts[:6000], tmp_path, vocab_size=4000)
   for text in texts:
@@ -241,10 +238,9 @@ def test_bert_parity_from_pretrained_folder(bert_tokenizer, tmp_path):
     assert bert_tokenizer.encode(text) == reference.encode(text, add_special_tokens=False), text
 
 
-@pytest.mark.skipif(not os.path.exists(JDDC2019), reason="shared JDDC 2019 sample absent")
 def test_bert_parity_on_real_jd_dialogues(tmp_path):
   transformers = pytest.importorskip("transformers")
-  with open(JDDC2019, encoding="utf-8") as f:
+  with open(shared_path("jddc2019", "chat_0.1per.txt"), encoding="utf-8") as f:
     texts = [line.rstrip("\n").split("\t")[-1] for line in f][:3000]
   chars = sorted({c.lower() for text in texts[:1500] for c in text})
   helpers.write_test_vocab(tmp_path / "vocab.txt", chars + ["##" + c for c in chars])
