@@ -28,8 +28,10 @@ gpt2, bert, bertsum, pgn = registry.gpt2, registry.bert, registry.bertsum, regis
 deep_sequential, transresnet, resnet18 = registry.deep_sequential, registry.transresnet, registry.resnet18
 lead, lexrank = registry.lead, registry.lexrank
 
-#: the public corpora beside the repository (../shared/data); nothing of them is copied in
-SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"))
+#: the public corpora (docs/public_corpora.md): $JDDC_SHARED_DATA, else ../shared/data beside the
+#: repository; nothing of them is copied in
+SHARED_DATA = os.path.normpath(os.environ.get("JDDC_SHARED_DATA") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"))
 CORPUS_SIZE = {"tiny": "tiny", "small": "default", "base": "default"}
 
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+SHARED_DATA = os.environ.get("JDDC_SHARED_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 TINY_SESSIONS = 240
 
 

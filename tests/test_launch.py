@@ -122,3 +122,21 @@ def test_default_run_folder_names_the_seed():
   config.seed = 3
   assert main.default_workdir("configs/response_text.py:tiny", config, "/bucket/runs") == \
       "/bucket/runs/response_text_tiny_seed3"
+
+
+def test_get_public_data_dry_run_lays_out_every_shared_corpus(tmp_path):
+  """scripts/get_public_data.sh --dry-run: one clone per source at its commit, and every file the
+  tests read goes to its folder (docs/public_corpora.md); REWRITE only its first 18,000 lines."""
+  out = subprocess.run(["bash", os.path.join(configuration.REPO_ROOT, "scripts", "get_public_data.sh"),
+                        str(tmp_path / "data"), "--dry-run"], capture_output=True, text=True, timeout=60)
+  assert out.returncode == 0, out.stderr
+  commands = [shlex.split(line[2:]) for line in out.stdout.splitlines()]
+  clones = [c[3] for c in commands if c[:2] == ["git", "clone"]]
+  assert len(clones) == 7 and all(c.startswith("https://github.com/") for c in clones)
+  copied = {os.path.relpath(c[-1], tmp_path / "data") for c in commands if c[0] == "cp"}
+  assert copied == {"csds/val.json", "csds/official_outputs", "stac/train.json", "stac/dev.json",
+                    "moddp/train.csv", "moddp/eval.csv", "moddp/relation_database.json",
+                    "jddc2019/chat_0.1per.txt", "jddc2020/6e53e543e7b5a24e5d82dde54767e5f4.jpg"}
+  (head,) = [c for c in commands if c[0] == "head"]
+  assert head[1:3] == ["-n", "18000"] and head[-1] == str(tmp_path / "data" / "rewrite" / "train.txt")
+  assert not (tmp_path / "data").exists(), "a dry run wrote files"

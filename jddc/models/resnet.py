@@ -1,7 +1,7 @@
 """ResNet-18 image backbone (torchvision / Hugging Face architecture) in Flax NNX.
 
 The paper's image features come from a frozen torchvision ImageNet ResNet-18: the
-global-average-pool output, 512-d (`../shared/docs/baselines.md` §0). `ResNet18` reproduces
+global-average-pool output, 512-d (`docs/baselines.md` §0). `ResNet18` reproduces
 that network exactly (conv1 7×7/2 + BN + ReLU, max-pool 3×3/2, four stages of two
 BasicBlocks with 64/128/256/512 channels, stride 2 and a 1×1 conv + BN downsample on the
 first block of stages 2–4, global average pool) on NHWC inputs. `jddc.models.convert`
