@@ -141,6 +141,9 @@ def image_features(size: str) -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
       "extractor_config": "configs/image_category.py",  # trained on first use if no checkpoint below
       "checkpoint": "",  # a ResNet-18 run folder (ours) to use instead
+      # the default extractor starts from these ResNet-18 weights (a torchvision .pth or a Hugging
+      # Face folder, e.g. ImageNet's, the paper's backbone) and then trains as its config says
+      "init_from": "",
       "size": check_size(size),  # the extractor config's size variant
       "dim": 512,
   })
@@ -412,6 +415,8 @@ def _paths_exist(c) -> str | None:
     paths["features.checkpoint"] = c.features.checkpoint
   elif "features" in c:
     paths["features.extractor_config"] = c.features.extractor_config
+    if c.features.init_from:
+      paths["features.init_from"] = c.features.init_from
   for key, path in paths.items():
     in_repo = key == "features.extractor_config" and not os.path.isabs(path) and os.path.exists(os.path.join(_REPO, path))
     if not path or not (os.path.exists(path) or in_repo):  # a config file is also found in the repository

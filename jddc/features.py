@@ -80,7 +80,8 @@ def reads_image_features(config: ml_collections.ConfigDict) -> bool:
 def extractor_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """The default feature extractor's config, derived from a row's config by one rule.
 
-  It is `features.extractor_config` at size `features.size`, with the row's `mesh` and the
+  It is `features.extractor_config` at size `features.size` (starting from the weights
+  `features.init_from` names, if any), with the row's `mesh` and the
   row's `data` section except the keys in `EXTRACTOR_OWN_DATA_KEYS`, which keep the
   extractor's values. So the extractor reads the row's data (`release`, `corpus`,
   `corpus_path`, `corpus_size`, `corpus_seed`, `on_error`), cache (`cache_dir`) and image size
@@ -95,6 +96,8 @@ def extractor_config(config: ml_collections.ConfigDict) -> ml_collections.Config
                      "(no features section): it has no feature extractor")
   ext = configuration.load_config(f"{config.features.extractor_config}:{config.features.size}")
   with ext.unlocked():
+    if config.features.get("init_from"):
+      ext.model.init_from = config.features.init_from
     for key, value in config.data.items():
       if key not in EXTRACTOR_OWN_DATA_KEYS:
         ext.data[key] = value
@@ -116,15 +119,28 @@ def _meta_digest(root: str) -> str:
   return fsutil.file_digest(path) if os.path.isfile(path) else ""
 
 
+def _weights_digest(path: str) -> tuple[str, ...]:
+  """(digest,) of the weights a default extractor starts from (a file, or a folder's files); () for none,
+  so that the keys of extractors trained from scratch stay what they were."""
+  if not path:
+    return ()
+  if os.path.isdir(path):
+    files = sorted(os.path.join(folder, n) for folder, _, names in os.walk(path) for n in names)
+    return (fsutil.file_digest(files, root=path),)
+  return (fsutil.file_digest(path),)
+
+
 def extractor_workdir(config: ml_collections.ConfigDict) -> str:
   """`config.features.checkpoint`, or the default extractor's cache folder, named by a key of
-  its config, the release's data and image bytes and the code that trains it."""
+  its config, the release's data and image bytes, the bytes of the weights it starts from
+  (`features.init_from`) and the code that trains it."""
   if config.features.checkpoint:
     return config.features.checkpoint
   root = base.release_dir(config)
   ext = extractor_config(config)
   key = fsutil.content_key(_config_identity(ext), base.source_fingerprint(config), tfds_builder.image_digest(root),
-                           _meta_digest(root), fsutil.code_fingerprint(*EXTRACTOR_CODE), length=12)
+                           _meta_digest(root), fsutil.code_fingerprint(*EXTRACTOR_CODE),
+                           *_weights_digest(ext.model.get("init_from", "")), length=12)
   name = f"{os.path.basename(os.path.normpath(root))}-{key}-{config.features.size}"
   return os.path.join(config.data.cache_dir, "feature_extractor", name)
 

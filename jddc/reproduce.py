@@ -3,6 +3,15 @@
     python -m jddc.reproduce --preset=small --out=repro/small      # every row, 3 seeds
     python -m jddc.reproduce --preset=small --out=repro/small --jobs=1   # one run at a time
     python -m jddc.reproduce --preset=tiny --out=/tmp/t --rows=response_text,summary_lead
+    python -m jddc.reproduce --preset=base --release=/data/jddc21 --out=repro/real \
+        [--features=RUN_OR_WEIGHTS] [--config.train.steps=20000 ...]   # a real release, every row
+
+`--release` points every row at a JDDC-layout release (`data.release`); `--features` gives the
+multimodal rows' image features: a finished image_category run folder (`features.checkpoint`)
+or ResNet-18 weights (a torchvision `.pth` or a Hugging Face folder, e.g. ImageNet's: the
+default extractor starts from them, `features.init_from`); any `--config.KEY=VALUE` is passed
+to every row. OUT holds one setting: `OUT/reproduce.json` records the preset and these
+overrides, and an OUT made with others is refused (its finished runs are another setting's).
 
 Each (row, seed) is one `python -m jddc.main` run in its own process, in
 `OUT/runs/<row>_seed<seed>/`; a run whose `results.json` is the test-split result of a
@@ -47,8 +56,14 @@ PRESETS = {"tiny": (0,), "small": (0, 1, 2), "base": (0, 1, 2)}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+SETTINGS_FILE = "reproduce.json"  # OUT/: the preset and overrides its runs were made with
+
+
 def define_flags() -> None:
   flags.DEFINE_enum("preset", "small", sorted(PRESETS), "Config size of every row.")
+  flags.DEFINE_string("release", None, "A JDDC-layout release folder for every row (default: the embedded corpus).")
+  flags.DEFINE_string("features", None, "Multimodal rows' image features: an image_category run folder, or "
+                      "ResNet-18 weights (torchvision .pth, Hugging Face folder) the extractor starts from.")
   flags.DEFINE_string("out", None, "Output folder (runs, logs, tables).")
   flags.DEFINE_list("rows", [], "Only these rows (default: all).")
   flags.DEFINE_list("seeds", [], "Seeds of trained rows (default: the preset's).")
@@ -106,11 +121,56 @@ def core_slots(jobs: int) -> list[Optional[set[int]]]:
   return [set(cores[k * per:(k + 1) * per]) or {cores[k % len(cores)]} for k in range(jobs)]
 
 
+def overrides_for(release: Optional[str] = None, features: Optional[str] = None,
+                  passed: Sequence[str] = ()) -> list[str]:
+  """The `--config.KEY=VALUE` arguments every row gets: the release, the features, then `passed`.
+
+  Raises:
+    ValueError: a passed argument that is not `--config.KEY=VALUE`, or a path that does not exist.
+  """
+  out = []
+  if release:
+    if not os.path.isdir(release):
+      raise ValueError(f"--release={release}: no such folder")
+    out.append(f"--config.data.release={os.path.abspath(release)}")
+  if features:
+    if not os.path.exists(features):
+      raise ValueError(f"--features={features}: no such file or folder")
+    is_run = os.path.isfile(os.path.join(features, "config.json")) and os.path.isdir(os.path.join(features, "best"))
+    out.append(f"--config.features.{'checkpoint' if is_run else 'init_from'}={os.path.abspath(features)}")
+  for arg in passed:
+    if not (arg.startswith("--config.") and "=" in arg):
+      raise ValueError(f"{arg}: pass config values as --config.KEY=VALUE")
+    out.append(arg)
+  return out
+
+
+def check_settings(out: str, preset: str, overrides: Sequence[str]) -> None:
+  """Records the preset and overrides of OUT's runs in `OUT/reproduce.json` on first use; later
+  invocations must match, or finished runs of one setting would be reported as another's.
+
+  Raises:
+    ValueError: OUT was made with another preset or other overrides, naming both.
+  """
+  path = os.path.join(out, SETTINGS_FILE)
+  settings = {"preset": preset, "overrides": list(overrides)}
+  if not os.path.isfile(path):
+    os.makedirs(out, exist_ok=True)
+    fsutil.write_json(path, settings)
+    return
+  before = fsutil.read_json(path)
+  if before != settings:
+    raise ValueError(f"{out} holds runs of preset {before.get('preset')!r} with overrides "
+                     f"{before.get('overrides')}; this invocation asks for preset {preset!r} with {list(overrides)}: "
+                     "use another --out (or delete that one)")
+
+
 def run_row(out: str, row: pt.Row, seed: int, preset: str, cores: Optional[set[int]] = None,
-            mode: str = "train") -> tuple[str, float]:
+            mode: str = "train", overrides: Sequence[str] = ()) -> tuple[str, float]:
   """Trains and evaluates one (row, seed) in a subprocess -> (status, wall seconds).
 
-  `cores`: pin the run to these CPU cores; `mode="prepare"` only builds the row's data.
+  `cores`: pin the run to these CPU cores; `mode="prepare"` only builds the row's data;
+  `overrides`: `--config.KEY=VALUE` arguments (`overrides_for`).
   """
   workdir = run_dir(out, row, seed) if mode == "train" else os.path.join(out, "prepare", row.name)
   if mode == "train" and is_done(workdir):
@@ -118,7 +178,7 @@ def run_row(out: str, row: pt.Row, seed: int, preset: str, cores: Optional[set[i
   os.makedirs(os.path.join(out, "logs"), exist_ok=True)
   log_path = os.path.join(out, "logs", f"{row.name}_seed{seed}.log" if mode == "train" else f"{row.name}_prepare.log")
   command = [sys.executable, "-m", "jddc.main", f"--config={config_path(row)}:{preset}",
-             f"--config.seed={seed}", f"--workdir={os.path.abspath(workdir)}", f"--mode={mode}"]
+             f"--config.seed={seed}", f"--workdir={os.path.abspath(workdir)}", f"--mode={mode}", *overrides]
   # Seeds of a row compile the same programs: XLA's persistent cache serves them after the first.
   env = dict(os.environ)
   env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(os.path.join(out, "xla_cache")))
@@ -267,15 +327,16 @@ def plot_twins(out: str, summaries: dict[str, dict]) -> str:
 
 
 def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[int] = (),
-              report_only: bool = False, jobs: int = 1) -> dict:
-  """Runs the rows (all by default) `jobs` at a time, then writes the tables; returns results.json's content."""
+              report_only: bool = False, jobs: int = 1, overrides: Sequence[str] = ()) -> dict:
+  """Runs the rows (all by default) `jobs` at a time, each with `overrides` (`overrides_for`),
+  then writes the tables; returns results.json's content."""
   started = time.perf_counter()
   unknown = sorted(set(rows) - set(pt.ROW_INDEX))
   if unknown:
     raise ValueError(f"unknown rows {unknown}; known: {[r.name for r in pt.ROWS]}")
   selected = [r for r in pt.ROWS if not rows or r.name in rows]
   seeds = tuple(seeds) or PRESETS[preset]
-  os.makedirs(out, exist_ok=True)
+  check_settings(out, preset, overrides)
   timings_path = os.path.join(out, "timings.json")
   walls = fsutil.read_json(timings_path) if os.path.isfile(timings_path) else {}
   statuses, failed = {}, []
@@ -302,14 +363,14 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
   if jobs > 1 and runs:  # data first, one row at a time: concurrent runs must not race to write it
     for name in dict.fromkeys(row.name for row, _ in runs):
       row = pt.ROW_INDEX[name]
-      record(f"{row.name}_prepare", *run_row(out, row, seeds[0], preset, mode="prepare"))
+      record(f"{row.name}_prepare", *run_row(out, row, seeds[0], preset, mode="prepare", overrides=overrides))
   slots = core_slots(jobs)
   free = list(range(len(slots)))
 
   def run_on_a_slot(row: pt.Row, seed: int) -> tuple[str, str, float]:
     slot = free.pop()
     try:
-      return (f"{row.name}_seed{seed}", *run_row(out, row, seed, preset, slots[slot]))
+      return (f"{row.name}_seed{seed}", *run_row(out, row, seed, preset, slots[slot], overrides=overrides))
     finally:
       free.append(slot)
 
@@ -335,13 +396,26 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
   return summaries
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's parse of this module's flags; `--config.KEY=VALUE` arguments are kept apart for the rows."""
+  passed = [a for a in argv[1:] if a.startswith("--config.")]
+  rest = flags.FLAGS([argv[0]] + [a for a in argv[1:] if not a.startswith("--config.")])
+  return rest + passed
+
+
 def main(argv):
-  del argv
   FLAGS = flags.FLAGS
-  reproduce(FLAGS.out, FLAGS.preset, FLAGS.rows, [int(s) for s in FLAGS.seeds], FLAGS.report_only,
-            FLAGS.jobs or default_jobs())
+  passed = [a for a in argv[1:] if a.startswith("--config.")]
+  if len(passed) != len(argv) - 1:
+    raise app.UsageError(f"unexpected arguments {[a for a in argv[1:] if a not in passed]}")
+  try:
+    overrides = overrides_for(FLAGS.release, FLAGS.features, passed)
+    reproduce(FLAGS.out, FLAGS.preset, FLAGS.rows, [int(s) for s in FLAGS.seeds], FLAGS.report_only,
+              FLAGS.jobs or default_jobs(), overrides)
+  except ValueError as e:
+    sys.exit(f"jddc.reproduce: {e}")
 
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

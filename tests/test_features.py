@@ -130,3 +130,18 @@ def test_a_run_keeps_its_extractor_and_is_evaluated_with_it_wherever_it_goes(cop
   assert not (cache / "feature_extractor").exists(), "evaluation retrained an extractor"
   with pytest.raises(FileNotFoundError, match="holds no feature extractor"):
     inference.run_extractor(str(tmp_path / "cache"))
+
+
+def test_the_extractor_starts_from_given_weights_and_its_key_covers_their_bytes(tiny_release, tmp_path):
+  weights = tmp_path / "resnet18.pth"
+  weights.write_bytes(b"one set of weights")
+  plain = _config("response_mm", release=tiny_release, cache_dir=str(tmp_path))
+  given = _config("response_mm", release=tiny_release, cache_dir=str(tmp_path))
+  with given.unlocked():
+    given.features.init_from = str(weights)
+  assert features.extractor_config(given).model.init_from == str(weights)
+  assert not features.extractor_config(plain).model.get("init_from")
+  first = features.extractor_workdir(given)
+  assert first != features.extractor_workdir(plain)
+  weights.write_bytes(b"other weights at the same path")
+  assert features.extractor_workdir(given) != first, "the key must cover the weights' bytes"

@@ -112,3 +112,50 @@ def test_only_a_complete_test_split_result_counts_as_done(tmp_path, content, why
   _fake_run(out, "response_text", 0, bleu=20.0)
   assert reproduce.is_done(reproduce.run_dir(out, row, 0))
   assert reproduce.run_row(out, row, 0, "tiny") == ("done before", 0.0)
+
+
+def test_an_out_folder_holds_one_setting(tmp_path):
+  """Finished runs of one preset or set of overrides are never reported as another's."""
+  out = str(tmp_path)
+  _fake_run(out, "summary_lead", 0, rouge1=17.0, rouge2=2.0, rougeL=15.0)
+  reproduce.reproduce(out, "tiny", rows=["summary_lead"], report_only=True)
+  reproduce.reproduce(out, "tiny", rows=["summary_lead"], report_only=True)  # the same setting again
+  with pytest.raises(ValueError, match=r"preset 'tiny' with overrides \[\].*asks for preset 'small'"):
+    reproduce.reproduce(out, "small", rows=["summary_lead"], report_only=True)
+  with pytest.raises(ValueError, match="use another --out"):
+    reproduce.reproduce(out, "tiny", rows=["summary_lead"], report_only=True,
+                        overrides=["--config.eval.max_examples=4"])
+
+
+def test_release_features_and_config_values_become_every_rows_overrides(tmp_path):
+  release, run, weights = tmp_path / "release", tmp_path / "extractor_run", tmp_path / "resnet18.pth"
+  release.mkdir()
+  (run / "best").mkdir(parents=True)
+  (run / "config.json").write_text("{}")
+  weights.write_bytes(b"weights")
+  assert reproduce.overrides_for(str(release), str(run), ["--config.train.steps=5"]) == [
+      f"--config.data.release={release}", f"--config.features.checkpoint={run}", "--config.train.steps=5"]
+  assert reproduce.overrides_for(features=str(weights)) == [f"--config.features.init_from={weights}"]
+  with pytest.raises(ValueError, match="no such folder"):
+    reproduce.overrides_for(str(tmp_path / "nowhere"))
+  with pytest.raises(ValueError, match="--config.KEY=VALUE"):
+    reproduce.overrides_for(passed=["--train.steps=5"])
+
+
+@pytest.mark.slow
+def test_the_command_line_passes_config_values_to_every_row(tmp_path):
+  import subprocess
+  import sys
+  out = tmp_path / "out"
+  command = [sys.executable, "-m", "jddc.reproduce", "--preset=tiny", f"--out={out}", "--rows=summary_lead",
+             "--jobs=1", "--config.eval.max_examples=4"]
+  proc = subprocess.run(command, cwd=reproduce.REPO, capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  workdir = reproduce.run_dir(str(out), pt.ROW_INDEX["summary_lead"], 0)
+  with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+    assert json.load(f)["eval"]["max_examples"] == 4
+  with open(os.path.join(workdir, "predictions_test.jsonl"), encoding="utf-8") as f:
+    assert len(f.readlines()) == 4
+  proc = subprocess.run(command[:-1] + ["--config.eval.max_examples=5"], cwd=reproduce.REPO, capture_output=True,
+                        text=True, timeout=600)
+  assert proc.returncode != 0 and "use another --out" in proc.stderr
