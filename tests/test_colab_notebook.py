@@ -1,10 +1,16 @@
-"""launch/colab_restore.ipynb: its code cells, run in order, restore a tiny run and decode.
+"""launch/colab_restore.ipynb: its code cells, run in order as a kernel runs them
+(`launch/notebook_cells.execute`), restore a tiny run and decode, from a working directory
+that is not the repository.
 
-The text path (`response_text`) and the multimodal path (`response_mm`: the notebook extracts
-the customer's image with the run's own feature extractor) are both run; the multimodal
-reply must equal what `--mode=predict` gives for the same dialogue.
+Three paths: no run folder given (the notebook trains a tiny multimodal run itself and picks a
+release image), a text run (`response_text`) and a multimodal run (`response_mm`: the notebook
+extracts the customer's image with the extractor the run keeps); the multimodal reply must equal
+what `--mode=predict` gives for the same dialogue. The committed notebook is the generator's
+(`launch/notebook_cells.py`) and carries the outputs of a top-to-bottom run.
 """
 
+import copy
+import importlib.util
 import json
 import os
 
@@ -16,11 +22,30 @@ from jddc import configuration
 NOTEBOOK = os.path.join(configuration.REPO_ROOT, "launch", "colab_restore.ipynb")
 
 
-def code_cells(path: str) -> list[str]:
-  with open(path, encoding="utf-8") as f:
+def _cells_module():
+  spec = importlib.util.spec_from_file_location("notebook_cells", os.path.join(configuration.REPO_ROOT, "launch",
+                                                                               "notebook_cells.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def _committed() -> dict:
+  with open(NOTEBOOK, encoding="utf-8") as f:
     notebook = json.load(f)
   assert notebook["nbformat"] == 4
-  return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+  return notebook
+
+
+def test_the_notebook_is_its_generators_and_keeps_its_outputs():
+  committed, generated = _committed(), _cells_module().notebook()
+  assert [(c["cell_type"], c["source"]) for c in committed["cells"]] == \
+      [(c["cell_type"], c["source"]) for c in generated["cells"]], "run launch/notebook_cells.py --execute"
+  code = [c for c in committed["cells"] if c["cell_type"] == "code"]
+  assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1))
+  assert all(c["outputs"] for c in code), "every code cell has its saved output"
+  (shown,) = [o for o in code[-1]["outputs"] if o["output_type"] == "display_data"]
+  assert '<img src="data:image/' in shown["data"]["text/html"]
 
 
 @pytest.fixture(scope="module")
@@ -46,24 +71,36 @@ def _tiny_run(name: str, cache, run_dir):
   return config
 
 
-def _run_notebook(run_dir, image, monkeypatch, capsys, cwd) -> tuple[dict, str]:
-  monkeypatch.setenv("JDDC_RUN", str(run_dir))
-  monkeypatch.setenv("JDDC_IMAGE", str(image))
+def _run_notebook(run_dir, image, monkeypatch, cwd, cache=None) -> tuple[dict, str, list]:
+  """(the notebook's namespace, its printed output, its rich outputs), run in `cwd`."""
+  for name, value in (("JDDC_RUN", run_dir), ("JDDC_IMAGE", image), ("JDDC_CACHE", cache)):
+    if value is None:
+      monkeypatch.delenv(name, raising=False)
+    else:
+      monkeypatch.setenv(name, str(value))
   monkeypatch.chdir(cwd)  # nothing may depend on the repository as working directory
-  capsys.readouterr()
-  namespace = {"__name__": "__main__"}
-  for source in code_cells(NOTEBOOK):
-    exec(compile(source, NOTEBOOK, "exec"), namespace)  # pylint: disable=exec-used
-  return namespace, capsys.readouterr().out
+  notebook = _cells_module().execute(copy.deepcopy(_committed()))
+  outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+  printed = "".join("".join(o["text"]) for o in outputs if o["output_type"] == "stream")
+  return notebook["_namespace"], printed, [o for o in outputs if o["output_type"] == "display_data"]
 
 
-def test_notebook_restores_a_run_and_decodes(data_cache, tmp_path, monkeypatch, capsys):
+def test_notebook_trains_a_tiny_run_when_given_none(data_cache, tmp_path, monkeypatch):
+  namespace, printed, shown = _run_notebook(None, None, monkeypatch, tmp_path, cache=data_cache)
+  assert "trained configs/response_mm.py:tiny in" in printed and "multimodal=True" in printed
+  assert namespace["RUN_DIR"] == str(tmp_path / "runs" / "notebook_tiny")
+  assert os.path.isdir(os.path.join(namespace["RUN_DIR"], "extractor"))
+  (page,) = shown
+  assert '<img src="data:image/' in page["data"]["text/html"] and "agent (model):" in page["data"]["text/html"]
+  assert namespace["result"]["context_images"][1] == os.path.basename(namespace["IMAGE"])
+
+
+def test_notebook_restores_a_run_and_decodes(data_cache, tmp_path, monkeypatch):
   run_dir = tmp_path / "run"
   _tiny_run("response_text", data_cache, run_dir)
   image = sorted((data_cache / "jddc_tiny_seed0" / "images").iterdir())[0]
-  namespace, printed = _run_notebook(run_dir, image, monkeypatch, capsys, tmp_path)
+  namespace, printed, _ = _run_notebook(run_dir, image, monkeypatch, tmp_path)
   assert "devices:" in printed and "response (gpt2, tiny)" in printed and "multimodal=False" in printed
-  assert f"customer: <image {image.name}>" in printed
   result = namespace["result"]
   assert isinstance(result["prediction"], str) and "agent (model):" in printed
   assert result["context_images"][1] == image.name
@@ -74,7 +111,7 @@ def test_notebook_decodes_a_multimodal_run_with_its_own_image_features(data_cach
   run_dir = tmp_path / "run"
   config = _tiny_run("response_mm", data_cache, run_dir)
   image = sorted((data_cache / "jddc_tiny_seed0" / "images").iterdir())[0]
-  namespace, printed = _run_notebook(run_dir, image, monkeypatch, capsys, tmp_path)
+  namespace, printed, _ = _run_notebook(run_dir, image, monkeypatch, tmp_path)
   assert "response (gpt2, tiny)" in printed and "multimodal=True" in printed
   result, task = namespace["result"], namespace["task"]
   assert isinstance(result["prediction"], str) and result["prediction"] and "agent (model):" in printed
