@@ -1,5 +1,9 @@
 """Training metrics to TensorBoard (tensorboardX: no TensorFlow) and to `metrics.jsonl`.
 
+TensorBoard also gets the run's config as hparams (compared across runs in its HPARAMS tab,
+against the validation metric) and a few decoded validation examples as text at each
+evaluation (TEXT tab); `tensorboard --logdir runs` with the `tensorboard` extra installed.
+
 A resumed run replays the steps after its checkpoint; the writer therefore starts by
 dropping what the killed run logged after that step (`metrics.jsonl` is rewritten
 atomically without those lines, TensorBoard is told to purge them), so every step is
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any, Sequence
 
 from tensorboardX import SummaryWriter
 
@@ -61,7 +66,45 @@ class MetricWriter:
     self.jsonl.write(json.dumps({"step": step, **{k: float(v) for k, v in scalars.items()}}) + "\n")
     self.jsonl.flush()
 
+  def hparams(self, config_values: dict[str, Any], metric_tags: Sequence[str]) -> None:
+    """The run's config (`flat_config`) as TensorBoard hparams, beside the metrics `metric_tags`."""
+    if not self.enabled:
+      return
+    from tensorboardX.summary import hparams
+    for summary in hparams(config_values, {tag: 0.0 for tag in metric_tags}):
+      self.tb.file_writer.add_summary(summary)
+
+  def examples(self, step: int, tag: str, rows: Sequence[dict], width: int = 300) -> None:
+    """Prediction rows (as `predictions_<split>.jsonl` holds them) as one markdown text entry:
+    a table of field and value per example, values cut at `width` characters."""
+    if not self.enabled or not rows:
+      return
+    blocks = []
+    for k, row in enumerate(rows):
+      lines = [f"**example {k}**", "", "| field | value |", "|---|---|"]
+      for key, value in row.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = (text[:width] + "…") if len(text) > width else text
+        lines.append(f"| {key} | {text.replace('|', '&#124;')} |")
+      blocks.append("\n".join(lines))
+    self.tb.add_text(tag, "\n\n".join(blocks), step)
+
   def close(self) -> None:
     if self.enabled:
       self.tb.close()
       self.jsonl.close()
+
+
+def flat_config(config: dict, prefix: str = "") -> dict[str, Any]:
+  """A nested config dict -> {"section.key": value} with values TensorBoard hparams accept
+  (bool, int, float, str; lists and None as their JSON text)."""
+  flat = {}
+  for key, value in config.items():
+    name = f"{prefix}{key}"
+    if isinstance(value, dict):
+      flat.update(flat_config(value, name + "."))
+    elif isinstance(value, (bool, int, float, str)):
+      flat[name] = value
+    else:
+      flat[name] = json.dumps(value)
+  return flat

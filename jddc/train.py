@@ -23,10 +23,13 @@ Every file is written atomically (`jddc.fsutil`): a kill leaves the old file or 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import math
 import os
+import tempfile
 import time
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import jax
 import jax.numpy as jnp
@@ -36,8 +39,8 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jddc import checkpointing, faults, features, fsutil, run_identity, sharding
-from jddc.metric_writer import MetricWriter
+from jddc import checkpointing, faults, features, fsutil, predictions, run_identity, sharding
+from jddc.metric_writer import MetricWriter, flat_config
 from jddc.models import warm_start
 from jddc.tasks import base, get_task
 from jddc.tasks.base import stage
@@ -410,6 +413,8 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   start, state = initial_state(run, ckpt, data)
   train_step = make_train_step(task, run)
   writer = MetricWriter(workdir, enabled=_is_main(), resumed_step=start)
+  if start == 0:
+    writer.hparams(flat_config(config.to_dict()), [f"valid/{task.metric}"])
   total = config.train.steps
   sums, tokens, t_log, step_log, paused = None, 0, time.perf_counter(), start, 0.0
   t_start = time.perf_counter()
@@ -435,7 +440,9 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       t_pause = time.perf_counter()
       if step % config.train.eval_every == 0 or step == total:
         model = run.model(state)
-        metrics_valid = task.evaluate(model, "valid", None)
+        with _validation_predictions(writer.enabled) as out_dir:
+          metrics_valid = task.evaluate(model, "valid", out_dir)
+          writer.examples(step, "valid/examples", _first_predictions(out_dir, "valid", VALID_EXAMPLES))
         writer.write(step, {f"valid/{k}": v for k, v in metrics_valid.items()})
         log("step %d valid %s", step, {k: round(v, 2) for k, v in metrics_valid.items()})
         if ckpt.save_best(step, nnx.state(model), metrics_valid):
@@ -453,6 +460,27 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
   ckpt.close()
   writer.close()
   return results
+
+
+VALID_EXAMPLES = 4  # decoded validation examples shown in TensorBoard at each evaluation
+
+
+@contextlib.contextmanager
+def _validation_predictions(enabled: bool) -> Iterator[Optional[str]]:
+  """A temporary folder for one validation's predictions (None where nothing is logged)."""
+  if not enabled:
+    yield None
+    return
+  with tempfile.TemporaryDirectory(prefix="jddc_valid_") as tmp:
+    yield tmp
+
+
+def _first_predictions(out_dir: Optional[str], split: str, n: int) -> list[dict]:
+  path = predictions.path(out_dir, split) if out_dir else ""
+  if not path or not os.path.isfile(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    return [json.loads(line) for line in itertools.islice(f, n)]
 
 
 def _results(metrics: dict, split: str, best_step: int, overrides: Optional[dict] = None) -> dict:

