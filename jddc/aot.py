@@ -8,9 +8,13 @@ mesh of fake CPU devices (`--xla_force_host_platform_device_count`, set before J
 lowers and compiles the real train step (`jax.jit(...).lower(...).compile()`) and prints,
 per device: the parameter and optimizer-state bytes of their shardings, and the compiled
 executable's own memory analysis (arguments, outputs, temporaries = activations and
-workspace, and the peak these add up to). Nothing is trained and no data is read (for
-tasks that know their batch shapes from the config). CPU figures: XLA's TPU and GPU
-compilers fuse and rematerialise differently, so treat temporaries as an estimate.
+workspace, and the peak these add up to), and the step's floating-point operations per
+device (XLA's cost analysis). With `--peak_tflops` (the accelerator's dense peak in the
+compute dtype, e.g. 275 for a TPU v4 chip in bf16) it also prints the time a step and the
+run's `train.steps` would take at 100% and at 40% of that peak: a lower bound and a typical
+figure, not a measurement. Nothing is trained and no data is read (for tasks that know
+their batch shapes from the config). CPU figures: XLA's TPU and GPU compilers fuse and
+rematerialise differently, so treat temporaries and FLOPs as estimates.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def define_flags() -> None:
   flags.DEFINE_integer("batch_size", None, "Global batch (default: config.train.batch_size).")
   flags.DEFINE_integer("grad_accum", None, "Micro-batches per step (default: config.train.grad_accum).")
   flags.DEFINE_string("compute_dtype", None, "float32 or bfloat16 (default: config.train.compute_dtype).")
+  flags.DEFINE_float("peak_tflops", None, "Per-device dense peak (TFLOP/s) to turn FLOPs into time estimates.")
   flags.mark_flags_as_required(["config"])
 
 
@@ -79,6 +84,8 @@ def analyse(config, axes: dict[str, int]) -> dict:
   params = jax.tree.leaves(nnx.state(model_state, nnx.Param))
   opt = jax.tree.leaves(optimizer_state)
   memory = compiled.memory_analysis()
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
   figures = {
       "config_task": config.task, "size": config.size, "mesh": dict(mesh.shape), "devices": mesh.size,
       "batch_size": config.train.batch_size, "grad_accum": config.train.grad_accum,
@@ -88,7 +95,10 @@ def analyse(config, axes: dict[str, int]) -> dict:
       "param_bytes_per_device": sum(_shard_bytes(p) for p in params),
       "optimizer_bytes_per_device": sum(_shard_bytes(p) for p in opt),
       "batch_bytes_per_device": sum(_shard_bytes(b) for b in batch.values()),
+      "train_steps": config.train.steps,
   }
+  if cost and cost.get("flops"):
+    figures["flops_per_step_per_device"] = float(cost["flops"])
   if memory is not None:
     figures.update({
         "argument_bytes": int(memory.argument_size_in_bytes),
@@ -115,7 +125,22 @@ def report(f: dict) -> str:
               f"            outputs     {mib(f['output_bytes'])} ({mib(f['alias_bytes']).strip()} donated in place)",
               f"            temporaries {mib(f['temp_bytes'])} (activations, gradients, workspace)",
               f"            peak (est.) {mib(f['peak_bytes_estimate'])}"]
+  if "flops_per_step_per_device" in f:
+    lines.append(f"  FLOPs per step        {f['flops_per_step_per_device']:.3e}")
+  if "step_seconds_at_peak" in f:
+    step = f["step_seconds_at_peak"]
+    lines.append(f"  time at {f['peak_tflops']:g} TFLOP/s: a step {step * 1e3:.3g} ms at 100% / {step / 0.4 * 1e3:.3g} ms "
+                 f"at 40%; {f['train_steps']:,} steps {step * f['train_steps'] / 60:.3g} / "
+                 f"{step * f['train_steps'] / 0.4 / 60:.3g} min")
   return "\n".join(lines)
+
+
+def with_time_estimates(figures: dict, peak_tflops: float | None) -> dict:
+  """`figures` plus the seconds a step takes at `peak_tflops` per device (nothing without either)."""
+  if peak_tflops and figures.get("flops_per_step_per_device"):
+    figures = dict(figures, peak_tflops=peak_tflops,
+                   step_seconds_at_peak=figures["flops_per_step_per_device"] / (peak_tflops * 1e12))
+  return figures
 
 
 def main(argv):
@@ -150,7 +175,7 @@ def main(argv):
     if config.get("model", {}).get("vocab_size", None) == 0:
       config.model.vocab_size = config.data.vocab_size  # the tokenizer trained to data.vocab_size
   configuration.validate(config, common.reference(config))
-  figures = analyse(config, axes)
+  figures = with_time_estimates(analyse(config, axes), FLAGS.peak_tflops)
   print(report(figures))
   print(json.dumps(figures))
 

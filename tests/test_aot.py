@@ -11,7 +11,8 @@ from jddc import configuration
 def test_aot_reports_memory_per_device():
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
   out = subprocess.run([sys.executable, "-m", "jddc.aot", "--config=configs/response_mm.py:tiny",
-                        "--mesh=data:2,model:2", "--grad_accum=2"], cwd=configuration.REPO_ROOT, env=env,
+                        "--mesh=data:2,model:2", "--grad_accum=2", "--peak_tflops=100"], cwd=configuration.REPO_ROOT,
+                       env=env,
                        capture_output=True, text=True, timeout=600)
   assert out.returncode == 0, out.stderr[-3000:]
   assert "temporaries" in out.stdout
@@ -25,3 +26,11 @@ def test_aot_reports_memory_per_device():
   # The compiled step's arguments are this device's parameters, optimizer state and batch.
   assert f["argument_bytes"] >= f["param_bytes_per_device"] + f["optimizer_bytes_per_device"]
   assert f["temp_bytes"] > 0 and f["alias_bytes"] > 0
+  # A training step costs at least the forward pass, 2 FLOPs per parameter and token, over this
+  # device's share (half the batch on the data axis, half the weights on the model axis), and
+  # at most about three times that for backward and attention.
+  config = configuration.load_config("configs/response_mm.py:tiny")
+  tokens = f["batch_size"] * config.data.max_len / 2
+  forward = 2 * f["parameters"] * tokens / 2
+  assert forward < f["flops_per_step_per_device"] < 4 * forward
+  assert f["step_seconds_at_peak"] == f["flops_per_step_per_device"] / 100e12 and "at 40%" in out.stdout
