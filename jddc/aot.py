@@ -158,7 +158,10 @@ def main(argv):
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                              f" --xla_force_host_platform_device_count={math.prod(axes.values())}").strip()
   spec = FLAGS.config if ":" in FLAGS.config else FLAGS.config + ":base"
-  config = configuration.load_config(spec)
+  try:
+    config = configuration.load_config(spec)
+  except (configuration.ConfigError, FileNotFoundError) as e:
+    sys.exit(f"jddc.aot: {e}")
   with config.unlocked():
     mesh_axes = [k for k in config.mesh.keys() if k != "rules"]
     unknown = set(axes) - set(mesh_axes)
@@ -174,7 +177,10 @@ def main(argv):
       config.train.compute_dtype = FLAGS.compute_dtype
     if config.get("model", {}).get("vocab_size", None) == 0:
       config.model.vocab_size = config.data.vocab_size  # the tokenizer trained to data.vocab_size
-  configuration.validate(config, common.reference(config))
+  try:
+    configuration.validate(config, common.reference(config))
+  except configuration.ConfigError as e:
+    sys.exit(f"jddc.aot: {e}")
   figures = with_time_estimates(analyse(config, axes), FLAGS.peak_tflops)
   print(report(figures))
   print(json.dumps(figures))

@@ -34,3 +34,10 @@ def test_aot_reports_memory_per_device():
   forward = 2 * f["parameters"] * tokens / 2
   assert forward < f["flops_per_step_per_device"] < 4 * forward
   assert f["step_seconds_at_peak"] == f["flops_per_step_per_device"] / 100e12 and "at 40%" in out.stdout
+
+
+def test_a_bad_config_is_one_line_not_a_traceback():
+  out = subprocess.run([sys.executable, "-m", "jddc.aot", "--config=configs/response_mm.py:huge"],
+                       cwd=configuration.REPO_ROOT, capture_output=True, text=True, timeout=120)
+  assert out.returncode != 0 and "jddc.aot: configs/response_mm.py:huge: unknown size 'huge'" in out.stderr
+  assert "Traceback" not in out.stderr
