@@ -97,12 +97,18 @@ def test_bad_sources_are_named(tmp_path):
 # Deep Sequential's embeddings start from the vectors (configs/discourse_stac.py: word + GloVe)
 # ---------------------------------------------------------------------------------------------
 
-def _stac_word_task(tmp_path, **model):
+@pytest.fixture(scope="module")
+def stac_cache(tmp_path_factory):
+  """One data cache for this module's STAC tasks: the corpus is sharded and its words counted once."""
+  return tmp_path_factory.mktemp("stac_cache")
+
+
+def _stac_word_task(tmp_path, cache, **model):
   from jddc import configuration
   from jddc.tasks.discourse import DiscourseTask
   config = configuration.load_config("configs/discourse_stac.py")
   with config.unlocked():
-    config.data.cache_dir = str(tmp_path / "cache")
+    config.data.cache_dir = str(cache)
     for key, value in {"num_units": 8, "relation_dim": 4, "head_dim": 8, **model}.items():
       config.model[key] = value
   task = DiscourseTask(config, str(tmp_path / "run"))
@@ -110,10 +116,10 @@ def _stac_word_task(tmp_path, **model):
   return task
 
 
-def test_glove_rows_land_in_both_agents_embedding_tables(package_vectors, tmp_path):
+def test_glove_rows_land_in_both_agents_embedding_tables(package_vectors, stac_cache, tmp_path):
   """The real installed package on real STAC: a covered word's row is its GloVe vector, others zeros."""
   from flax import nnx
-  task = _stac_word_task(tmp_path)
+  task = _stac_word_task(tmp_path, stac_cache)
   model = nnx.jit(task.seeded_model)()
   words = task.tokenizer.words
   covered = [i for i, w in enumerate(words) if w in package_vectors]
@@ -128,10 +134,10 @@ def test_glove_rows_land_in_both_agents_embedding_tables(package_vectors, tmp_pa
   assert words.index("sheep") in covered and words.index("[num]") in missing
 
 
-def test_vectors_of_another_width_than_the_embedding_are_refused(tmp_path):
+def test_vectors_of_another_width_than_the_embedding_are_refused(stac_cache, tmp_path):
   from jddc import configuration
   from configs import common
-  task = _stac_word_task(tmp_path, embed_dim=100)
+  task = _stac_word_task(tmp_path, stac_cache, embed_dim=100)
   with pytest.raises(ValueError, match="has 50 values a word but model.embed_dim is 100"):
     task.word_embedding_table()
   with pytest.raises(configuration.ConfigError, match="model.embed_dim 100: .* 50 values a word"):

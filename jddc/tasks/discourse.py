@@ -120,7 +120,7 @@ class DiscourseTask(base.Task):
     table = self.word_embedding_table()
     if table is not None:
       for agent in (model.link, model.relation):
-        agent.encoder.embed.embedding.value = jnp.asarray(table)
+        agent.encoder.embed.embedding[...] = jnp.asarray(table)
     return model
 
   def word_embedding_table(self) -> Optional[np.ndarray]:
