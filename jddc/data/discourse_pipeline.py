@@ -16,8 +16,12 @@ Features of one dialogue (N = `max_edus`, T = `max_edu_len`, L = `max_links`, F 
                                relation loss; -1 padding
 
 Training dialogues longer than `max_edus` are cut to their first `max_edus` EDUs (links
-leaving the kept part are dropped); `truncation_report` counts what that loses. Evaluation
-pads each batch to its own longest dialogue instead (`pad_examples`), so nothing is cut.
+leaving the kept part are dropped); `truncation_report` counts what that loses. With
+`max_edus = 0` training reads whole dialogues instead, as the original does
+(`length_bucketed_dataset`): dialogues sorted by length, cut into batches of neighbours, each
+batch padded to its longest dialogue rounded up to a bucket (`bucket_edus`), so padding and
+the number of compiled shapes stay small. Evaluation pads each batch to its own longest
+dialogue (`pad_examples`), so nothing is cut.
 """
 
 from __future__ import annotations
@@ -148,8 +152,8 @@ def pad_examples(examples: Sequence[dict], tokenizer: Tokenizer, config: Discour
   """An evaluation batch in which every EDU is kept.
 
   N is `config.max_edus`, or the longest dialogue rounded up to `multiple` when it is longer;
-  with `rows`, empty dialogues (every EDU padding) fill the batch to that many rows. Few
-  distinct shapes: few compilations.
+  with `rows`, empty dialogues (every EDU padding, no gold parent, link rows -1) fill the
+  batch to that many rows. Few distinct shapes: few compilations.
   """
   longest = max(len(e["edu_texts"]) for e in examples)
   max_edus = max(config.max_edus, -(-longest // multiple) * multiple)
@@ -157,7 +161,65 @@ def pad_examples(examples: Sequence[dict], tokenizer: Tokenizer, config: Discour
   encoded = [encode_dialogue(e, tokenizer, config, max_edus, feature_table) for e in examples]
   batch = {k: np.stack([row[k] for row in encoded]) for k in encoded[0]}
   extra = max(0, rows - len(examples))
-  return {k: np.pad(v, [(0, extra)] + [(0, 0)] * (v.ndim - 1)) for k, v in batch.items()}
+  fill = {"gold_parent": -1, "gold_relation": config.num_relations, "rel_parents": -1, "rel_children": -1,
+          "rel_labels": -1}
+  return {k: np.pad(v, [(0, extra)] + [(0, 0)] * (v.ndim - 1), constant_values=fill.get(k, 0))
+          for k, v in batch.items()}
+
+
+def bucket_edus(longest: int) -> int:
+  """The EDU count a batch whose longest dialogue has `longest` EDUs is padded to: a multiple
+  of 8 up to 32, of 16 up to 128, then of 32 (STAC train: 9 shapes, 8 ... 112)."""
+  step = 8 if longest <= 32 else 16 if longest <= 128 else 32
+  return max(step, -(-longest // step) * step)
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+  """Indices sorted by (length, index), cut into consecutive batches of `batch_size` (the
+  last one may be shorter): the original's `get_batches`. Every index is in exactly one batch."""
+  order = sorted(range(len(lengths)), key=lambda k: (lengths[k], k))
+  return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+
+
+class PaddedBatch(grain.transforms.Map):
+  """A list of example indices -> one whole-dialogue batch: `pad_examples` to `bucket_edus` of its
+  longest dialogue, `batch_size` rows (empty rows fill a short last batch), this process's rows."""
+
+  def __init__(self, source: Any, tokenizer: Tokenizer, config: DiscourseConfig,
+               feature_table: Optional[tuple[dict[str, int], np.ndarray]] = None):
+    self.source, self.tokenizer, self.config, self.feature_table = source, tokenizer, config, feature_table
+
+  def map(self, indices) -> dict:
+    c = self.config
+    examples = [self.source[int(k)] for k in indices]
+    edus = bucket_edus(max(len(e["edu_texts"]) for e in examples))
+    most_links = max(len(e["link_parents"]) for e in examples)
+    links = max(c.max_links, -(-most_links // edus) * edus)  # a multiple of N: one L per bucket, mostly
+    batch = pad_examples(examples, self.tokenizer, dataclasses.replace(c, max_edus=edus, max_links=links),
+                         self.feature_table, rows=c.batch_size, multiple=edus)
+    rows = c.batch_size // c.process_count
+    return {k: v[c.process_index * rows:(c.process_index + 1) * rows] for k, v in batch.items()}
+
+
+def length_bucketed_dataset(source: Any, tokenizer: Tokenizer, config: DiscourseConfig,
+                            feature_table: Optional[tuple[dict[str, int], np.ndarray]] = None) -> grain.IterDataset:
+  """Whole training dialogues in length-sorted batches (`length_sorted_batches`), the batches in a
+  new random order every epoch (Grain's shuffle, then repeat), each padded by `PaddedBatch`.
+
+  A batch holds `config.batch_size` rows (the global batch; this process gets its slice) of
+  N = `bucket_edus(longest)` EDUs and L = the batch's most links (at least `max_links`):
+  every EDU and every link of every dialogue is kept. One epoch = `len(batches)` steps.
+  """
+  if config.batch_size % config.process_count:
+    raise ValueError(f"batch size {config.batch_size} is not a multiple of {config.process_count} processes")
+  lengths = [len(source[k]["edu_texts"]) for k in range(len(source))]
+  batches = length_sorted_batches(lengths, config.batch_size)
+  ds = grain.MapDataset.source(batches)
+  if config.shuffle:
+    ds = ds.shuffle(seed=config.seed)
+  if config.num_epochs != 1:
+    ds = ds.repeat(config.num_epochs)
+  return ds.map(PaddedBatch(source, tokenizer, config, feature_table)).to_iter_dataset()
 
 
 def truncation_report(source: Any, max_edus: int, max_links: int) -> dict[str, int]:

@@ -94,14 +94,15 @@ def masked_gru(cell: nnx.GRUCell, inputs: jax.Array, mask: jax.Array, reverse: b
     (final state float32[M, H], every step's state float32[T, M, H]).
   """
   carry = jnp.zeros(inputs.shape[1:-1] + (cell.hidden_features,), inputs.dtype)
+  transformed = cell.dense_i(inputs)  # [T, M, 3H]: every step's input transform in one product
 
   def step(h, xs):
     x, m = xs
-    new, _ = cell(h, x)
+    new = gru_with_input_transform(cell, x, h).astype(h.dtype)
     h = jnp.where(m[..., None], new, h)
     return h, h
 
-  return jax.lax.scan(step, carry, (inputs, mask), reverse=reverse)
+  return jax.lax.scan(step, carry, (transformed, mask), reverse=reverse)
 
 
 def dropout_mask(rng: Optional[jax.Array], rate: float, shape: tuple[int, ...]) -> Optional[jax.Array]:
@@ -184,6 +185,12 @@ class Agent(nnx.Module):
                  mask: Optional[jax.Array] = None) -> jax.Array:
     """h_p[j, :] from the parent's h_p[parent, :].
 
+    Slot speaker(j) is the "same" GRU on its parent slot, every other slot the "other" GRU on
+    its own (the original's speaker highlighting). The GRU's input x_j is the same for every
+    slot, so its input transform is computed once per dialogue, and the "same" GRU runs on one
+    slot only: the function of running both GRUs on every slot and keeping one, at about a
+    third of the products.
+
     Args:
       parent_state: float32[B, S, H] (zeros for a root).
       relation: int32[B], the incoming link's relation (num_relations for a root).
@@ -194,12 +201,34 @@ class Agent(nnx.Module):
     Returns:
       float32[B, S, H].
     """
-    x = jnp.concatenate([jnp.take(self.relation_embed[...], relation, axis=0), hs_j], -1)[:, None, :]
-    x = jnp.broadcast_to(_apply(x, mask), parent_state.shape[:2] + x.shape[-1:])
-    same, _ = self.same_speaker(parent_state, x)
-    other, _ = self.other_speaker(parent_state, x)
-    slots = jnp.arange(parent_state.shape[1])
-    return jnp.where((slots[None, :] == speaker[:, None])[..., None], same, other)
+    x = jnp.concatenate([jnp.take(self.relation_embed[...], relation, axis=0), hs_j], -1)  # [B, relation_dim + H]
+    if mask is not None:
+      x = _apply(x, mask[:, 0])
+    rows = jnp.arange(parent_state.shape[0])
+    same, _ = self.same_speaker(parent_state[rows, speaker], x)  # [B, H]
+    other = gru_with_input_transform(self.other_speaker, self.other_speaker.dense_i(x)[:, None, :], parent_state)
+    return other.at[rows, speaker].set(same.astype(other.dtype))
+
+
+def gru_with_input_transform(cell: nnx.GRUCell, x_transformed: jax.Array, h: jax.Array) -> jax.Array:
+  """`cell(h, x)[0]` given `cell.dense_i(x)` (broadcast against h's leading axes): flax's GRU update
+  h' = (1 - z) * n + z * h, r and z sigmoid gates, n = tanh(x_n + r * h_n).
+
+  Args:
+    cell: a GRU cell of hidden size H.
+    x_transformed: float32[..., 3H], the input transform, e.g. [B, 1, 3H] for every slot of a row.
+    h: float32[..., H], e.g. [B, S, H].
+
+  Returns:
+    float32[..., H] (h's shape).
+  """
+  h_transformed = cell.dense_h(h)
+  xi_r, xi_z, xi_n = jnp.split(x_transformed, 3, axis=-1)
+  hh_r, hh_z, hh_n = jnp.split(h_transformed, 3, axis=-1)
+  r = cell.gate_fn(xi_r + hh_r)
+  z = cell.gate_fn(xi_z + hh_z)
+  n = cell.activation_fn(xi_n + r * hh_n)
+  return (1.0 - z) * n + z * h
 
 
 def _rows(x: jax.Array, index: jax.Array) -> jax.Array:

@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from jddc import evaluation
+from jddc import evaluation, optim
 from jddc import metrics as metrics_lib
 from jddc.data import discourse_pipeline as dp
 from jddc.data import pipeline, schema
@@ -97,9 +97,49 @@ class DiscourseTask(base.Task):
     self.relations = relation_names(self.config)
     self.prepare_data("discourse", image_features=self.multimodal)
     m = self.config.model
-    report = dp.truncation_report(self.sources["train"], m.max_edus, m.max_links)
-    if report["dialogues_cut"] or report["links_dropped"]:
-      print(f"[discourse] training dialogues cut to {m.max_edus} EDUs / {m.max_links} links: {report}", flush=True)
+    if m.max_edus:  # 0: whole dialogues in length-bucketed batches, nothing cut
+      report = dp.truncation_report(self.sources["train"], m.max_edus, m.max_links)
+      if report["dialogues_cut"] or report["links_dropped"]:
+        print(f"[discourse] training dialogues cut to {m.max_edus} EDUs / {m.max_links} links: {report}", flush=True)
+
+  def steps_per_epoch(self) -> int:
+    """Training steps that see every training dialogue once: ceil(dialogues / batch) with whole
+    dialogues (the last batch is partly empty), floor(dialogues / batch) with cut ones (Grain
+    drops the remainder)."""
+    n, b = len(self.sources["train"]), self.config.train.batch_size
+    return max(1, -(-n // b) if self.config.model.max_edus == 0 else n // b)
+
+  def optimizer(self) -> optax.GradientTransformation:
+    """`optim.name`: AdamW (the engine's default) or the original's SGD with a per-epoch decay."""
+    return optim.from_config(self.config.optim, self.config.train.steps, self.steps_per_epoch())
+
+  def make_model(self, rngs):
+    """The parser; with a word tokenizer and `data.word_vectors`, both agents' embedding tables start
+    from those vectors (`word_embedding_table`), as the original's do (and are trained, as there)."""
+    model = super().make_model(rngs)
+    table = self.word_embedding_table()
+    if table is not None:
+      for agent in (model.link, model.relation):
+        agent.encoder.embed.embedding[...] = jnp.asarray(table)
+    return model
+
+  def word_embedding_table(self) -> Optional[np.ndarray]:
+    """float32[V, D]: row i the vector of word i of the tokenizer (zeros where the vectors have none,
+    the original's `build_vocab`), or None without a word tokenizer or vectors. D must be `model.embed_dim`."""
+    d = self.config.data
+    if d.tokenizer != "word" or not d.word_vectors:
+      return None
+    if "_word_table" not in self.__dict__:
+      from jddc.data import glove  # pylint: disable=g-import-not-at-top
+      vectors = glove.load_word_vectors(d.word_vectors)
+      dim = self.config.model.embed_dim
+      if vectors.dim != dim:
+        raise ValueError(f"data.word_vectors {d.word_vectors!r} has {vectors.dim} values a word but model.embed_dim is "
+                         f"{dim}: set --config.model.embed_dim={vectors.dim}")
+      table, covered = glove.embedding_matrix(self.tokenizer.words, vectors, dim)
+      print(f"[discourse] embeddings from {d.word_vectors}: {covered}/{len(table)} words have a vector", flush=True)
+      self.__dict__["_word_table"] = table
+    return self.__dict__["_word_table"]
 
   def discourse_config(self, **kw) -> dp.DiscourseConfig:
     m = self.config.model
@@ -115,6 +155,8 @@ class DiscourseTask(base.Task):
 
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.discourse_config(process_index=process_index, process_count=process_count)
+    if self.config.model.max_edus == 0:
+      return dp.length_bucketed_dataset(self.sources["train"], self.tokenizer, config, self.feature_table)
     return dp.discourse_dataset(self.sources["train"], self.tokenizer, config, self.feature_table)
 
   def loss(self, model, batch, rng):
