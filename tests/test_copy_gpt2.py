@@ -147,13 +147,13 @@ def test_copy_config_trains_end_to_end(name, tiny_release, copy_tiny_features, t
   with config.unlocked():
     config.data.cache_dir = str(cache)
     config.eval.max_examples = 16
-    config.train.steps, config.train.eval_every, config.train.checkpoint_every, config.train.log_every = 30, 30, 30, 10
+    config.train.steps, config.train.eval_every, config.train.checkpoint_every, config.train.log_every = 40, 40, 40, 10
   if features.reads_image_features(config):
     copy_tiny_features(str(cache))
   results = train.train_and_evaluate(config, str(tmp_path))
   with open(tmp_path / "metrics.jsonl") as f:
     losses = [r["train/loss"] for r in map(json.loads, f) if "train/loss" in r]
-  assert len(losses) >= 3 and losses[-1] < 0.8 * losses[0]
+  assert len(losses) >= 4 and losses[-1] < 0.85 * losses[0]
   assert {"run_em", "run_bleu1", "run_bleu4", "run_rougeL", "run_restore_f1", "run_restore_f3"} <= set(results)
   assert all(0.0 <= results[k] <= 100.0 for k in results if k.startswith("run_") and k != "run_restore_examples")
   assert results["split"] == "test"
