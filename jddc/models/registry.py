@@ -101,6 +101,13 @@ def gpt2(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
   })
 
 
+def copy_gpt2(size: str, image_feature_dim: int = 0) -> ml_collections.ConfigDict:
+  """GPT-2's section (`gpt2`) under the name of the copying rewriter (`jddc.models.copy_gpt2`)."""
+  section = gpt2(size, image_feature_dim)
+  section.name = "copy_gpt2"
+  return section
+
+
 def resnet18() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
       "name": "resnet18", "aux_facts": True,
@@ -200,6 +207,7 @@ def bertsum(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
 #: model.name -> its entry; the schema at image_feature_dim 0 (a config sets its own)
 MODELS: dict[str, ModelEntry] = {
     "gpt2": ModelEntry(lambda size: gpt2(size, 0), "jddc.models.gpt2:build"),
+    "copy_gpt2": ModelEntry(lambda size: copy_gpt2(size, 0), "jddc.models.copy_gpt2:build"),
     "bert": ModelEntry(bert, "jddc.models.bert:build"),
     "bertsum": ModelEntry(lambda size: bertsum(size, 0), "jddc.models.bertsum:build"),
     "pgn": ModelEntry(pgn, "jddc.models.pointer_generator:build"),

@@ -23,7 +23,7 @@ from flax import nnx
 from jddc import faults, fsutil, optim
 from jddc.data import corpora
 from jddc.data import release as release_lib
-from jddc.data import glove, tfds_builder, tokenizers, word_tokenizer
+from jddc.data import char_vocab, glove, tfds_builder, tokenizers, word_tokenizer
 from jddc.data.corpora import builder as corpus_builder
 from jddc.data.errors import ErrorPolicy
 from jddc.data.synth.generate import ensure_corpus
@@ -41,6 +41,8 @@ TOKENIZER_CODE = ("jddc.tasks.base", "jddc.data.tokenizers", "jddc.data.tokenize
                   "jddc.data.examples", "jddc.data.corpora.common")
 #: the modules whose code makes a word tokenizer's vocabulary (`data.tokenizer = "word"`), beside those
 WORD_TOKENIZER_CODE = ("jddc.data.word_tokenizer", "jddc.data.glove")
+#: the module whose code makes a character vocabulary (`data.tokenizer = "char"`), beside those
+CHAR_TOKENIZER_CODE = ("jddc.data.char_vocab",)
 
 
 def loss_terms(loss: LossSum) -> tuple[tuple[jax.Array, jax.Array], ...]:
@@ -312,28 +314,34 @@ def tokenizer_key(config: ml_collections.ConfigDict) -> str:
   if config.data.tokenizer == "word":
     vectors = config.data.word_vectors
     parts += ["word", fsutil.code_fingerprint(*WORD_TOKENIZER_CODE), glove.fingerprint(vectors) if vectors else ""]
+  if config.data.tokenizer == "char":
+    parts += ["char", fsutil.code_fingerprint(*CHAR_TOKENIZER_CODE)]
   return fsutil.content_key(*parts, length=12)
 
 
 def tokenizer(config: ml_collections.ConfigDict) -> tokenizers.Tokenizer:
   """`data.tokenizer`: "sentencepiece" (trained on the train split once, cached), "word" (a
   `jddc.data.word_tokenizer` vocabulary of the train split: the `data.vocab_size` most frequent
-  words plus every other one `data.word_vectors` has a vector for; cached) or a path.
+  words plus every other one `data.word_vectors` has a vector for; cached), "char" (a
+  `jddc.data.char_vocab` vocabulary: the train split's characters by frequency, at most
+  `data.vocab_size` entries; cached) or a path.
 
   A public corpus trains on its reader's `training_texts` (`jddc.data.corpora.Reader`). The
   cache entry `<cache_dir>/tokenizers/<name>-<tokenizer_key>-sp<vocab>` (`-word<vocab>`) is
   written by one process at a time and appears only when complete.
   """
-  word = config.data.tokenizer == "word"
-  if config.data.tokenizer != "sentencepiece" and not word:
+  word, char = config.data.tokenizer == "word", config.data.tokenizer == "char"
+  if config.data.tokenizer != "sentencepiece" and not word and not char:
     return tokenizers.load_tokenizer(config.data.tokenizer)
   root = release_dir(config)
   name = os.path.basename(os.path.normpath(root))
   name = name if is_release(config) else f"{config.data.corpus}-{name}"
   folder = os.path.join(config.data.cache_dir, "tokenizers")
-  entry = f"{name}-{tokenizer_key(config)}-{'word' if word else 'sp'}{config.data.vocab_size}"
+  kind = "word" if word else "char" if char else "sp"
+  entry = f"{name}-{tokenizer_key(config)}-{kind}{config.data.vocab_size}"
   out = os.path.join(folder, entry)
-  main_file = word_tokenizer.WORDS_FILE if word else tokenizers.SP_MODEL_FILE
+  main_file = (word_tokenizer.WORDS_FILE if word else tokenizers.BERT_VOCAB_FILE if char
+               else tokenizers.SP_MODEL_FILE)
   if os.path.isfile(os.path.join(out, main_file)):
     return tokenizers.load_tokenizer(out)
   with fsutil.file_lock(out):
@@ -345,6 +353,8 @@ def tokenizer(config: ml_collections.ConfigDict) -> tokenizers.Tokenizer:
     with fsutil.atomic_dir(out) as tmp:
       if word:
         trained = word_tokenizer.build_word_tokenizer(texts, config.data.vocab_size, pretrained, tmp)
+      elif char:
+        trained = char_vocab.build_char_tokenizer(texts, config.data.vocab_size, tmp)
       else:
         trained = tokenizers.train_sentencepiece(texts, tmp, vocab_size=config.data.vocab_size)
       faults.point("tokenizer.during_training")
