@@ -19,8 +19,8 @@ import pytest
 
 from jddc import configuration
 
-SHORT = {"train.steps": 3, "train.eval_every": 3, "train.checkpoint_every": 3, "eval.max_examples": 12,
-         "decode.max_new_tokens": 6}
+SHORT = {"train.steps": 3, "train.eval_every": 3, "train.checkpoint_every": 3, "train.log_every": 1,
+         "eval.max_examples": 12, "decode.max_new_tokens": 6}
 
 
 def _chromium() -> str:
@@ -47,7 +47,7 @@ class _Dom(html.parser.HTMLParser):
 
   def __init__(self, text: str):
     super().__init__()
-    self.rows, self.images, self.arcs, self.svgs = [], [], [], 0
+    self.rows, self.images, self.arcs, self.curves, self._chart = [], [], [], [], None
     self.predictions = 0
     self.feed(text)
 
@@ -60,6 +60,10 @@ class _Dom(html.parser.HTMLParser):
       self.images.append(a)
     elif tag == "td" and "prediction" in classes:
       self.predictions += 1
+    elif tag == "svg" and "curve-chart" in classes:
+      self._chart = a["data-metric"]
+    elif tag == "polyline" and "curve" in classes:
+      self.curves.append((self._chart, a["data-run"], len(a["points"].split())))
     elif tag == "path" and "arc" in classes:
       self.arcs.append((len(self.rows), classes, int(a["data-parent"]), int(a["data-child"])))
 
@@ -109,6 +113,9 @@ def test_two_runs_side_by_side_in_a_browser(runs, tmp_path):
     source = f.read()
   for row in text_rows + mm_rows:  # both runs' predictions, as the page escapes them
     assert html.escape(row["prediction"], quote=True) in source
+  names = [os.path.basename(runs[n]) for n in ("response_text", "response_mm")]
+  assert [(run, n) for chart, run, n in dom.curves if chart == "train/loss"] == [(names[0], 3), (names[1], 3)]
+  assert {chart for chart, _, _ in dom.curves} >= {"train/loss", "valid/bleu", "valid/rougeL"}
   decoded = [img for img in dom.images if int(img.get("data-natural-width", 0)) > 0]
   assert decoded and all(int(img["data-natural-height"]) > 0 for img in decoded)
   assert len(decoded) == len(dom.images)  # every embedded image decodes
@@ -156,12 +163,14 @@ def test_discourse_page_draws_one_arc_per_predicted_link(runs, tmp_path):
 
 def test_per_example_metrics_and_the_order_of_two_runs():
   from jddc.report import rows
-  a = [{"session_id": "s", "index": i, "context": ["你好", "<image x.jpg>"], "speakers": [0, 0],
-        "reference": "好的亲", "prediction": p} for i, p in enumerate(["好的亲", "不", "好的"])]
-  b = [dict(r, prediction="好的亲") for r in a]
+  ref = "好的亲马上处理"
+  a = [{"session_id": "s", "index": i, "context": ["你好", "<image x.jpg>"], "speakers": [0, 0], "reference": ref,
+        "prediction": p} for i, p in enumerate([ref, "不", "好的亲马上"])]
+  b = [dict(r, prediction=ref) for r in a]
   aligned = rows.order("response", rows.align("response", [a, b], ["a.jsonl", "b.jsonl"]))
   assert [slots[0].key for slots in aligned] == [("s", 1), ("s", 2), ("s", 0)]  # largest BLEU gap first
-  assert aligned[2][0].metrics["bleu"] == pytest.approx(100.0) and aligned[0][0].metrics["bleu"] == 0.0
+  assert aligned[2][0].metrics["bleu"] == pytest.approx(100.0) and aligned[0][0].metrics["rougeL"] == 0.0
+  assert aligned[1][0].metrics["rougeL"] == pytest.approx(100 * 2 * 5 / 12)  # LCS 5 of 5 and 7 characters
   assert aligned[0][0].images == ["x.jpg"] and aligned[0][0].messages[1].text == ""
   # discourse: gold 0->1, 1->2; predicted 0->1, 0->2: root + (0, 1) right of 3 each way -> link F1 2/3
   d = [{"session_id": "d", "edus": ["a", "b", "c"], "gold": [[0, 1, "qa"], [1, 2, "ack"]],

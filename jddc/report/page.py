@@ -192,7 +192,8 @@ def curve_svg(name: str, series: Sequence[tuple[str, Sequence[tuple[int, float]]
            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#888"/>',
            f'<text x="{left - 4}" y="{top + 8}" text-anchor="end">{v1:.3g}</text>'
            f'<text x="{left - 4}" y="{bottom}" text-anchor="end">{v0:.3g}</text>'
-           f'<text x="{left}" y="{height - 8}">{s0}</text><text x="{right}" y="{height - 8}" text-anchor="end">{s1}</text>']
+           f'<text x="{left}" y="{height - 8}">{s0}</text>'
+           f'<text x="{right}" y="{height - 8}" text-anchor="end">{s1}</text>']
   for r, (run_name, s) in enumerate(series):
     if not s:
       continue
@@ -225,9 +226,9 @@ def page(runs: Sequence[Run], aligned: Sequence[Sequence[Optional[rows_lib.Examp
   body = "".join(example_row(kind, slots, thumbnails, categories, d) for slots, d in zip(aligned, differences))
   run_headers = "".join(f'<th class="run" style="color:{RUN_COLOURS[r % len(RUN_COLOURS)]}">{esc(run.name)}</th>'
                         for r, run in enumerate(runs))
-  sources = "".join(f"<li><b>{esc(run.name)}</b>: {esc(run.predictions_path)}"
-                    f"{' · images: ' + esc(run.images.image_dir) if run.images.image_dir else ' · ' + esc(run.images.note)}"
-                    f"</li>" for run in runs)
+  sources = "".join(f"<li><b>{esc(run.name)}</b>: {esc(run.predictions_path)} · "
+                    f"{'images: ' + esc(run.images.image_dir) if run.images.image_dir else esc(run.images.note)}</li>"
+                    for run in runs)
   options = "".join(f'<option value="{esc(c)}">{esc(c)}</option>' for c in sorted(set(categories.values())))
   order = (f"sorted by the difference in {rows_lib.PRIMARY[task]} between {esc(runs[0].name)} and {esc(runs[1].name)}, "
            "largest first" if len(runs) >= 2 else "in file order")

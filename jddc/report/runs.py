@@ -133,24 +133,20 @@ def _release_candidates(config: ml_collections.ConfigDict, run_dir: str) -> list
 
 
 def image_source(config: ml_collections.ConfigDict, run_dir: str) -> ImageSource:
-  """The run's release images and their categories; a release not found gives `image_dir` None and a note."""
+  """The run's release images and their categories (`annotations/image_categories.jsonl`, read by
+  `jddc.data.release.read_release` under the run's `data.on_error`); a release not found gives
+  `image_dir` None and a note."""
   from jddc.data import release as release_lib  # the release reader, only when a report is made
   candidates = _release_candidates(config, run_dir)
   root = next((c for c in candidates if os.path.isdir(c)), None)
   if root is None:
     where = " or ".join(candidates) or "(no release path in config.json)"
     return ImageSource(None, {}, f"release folder not found at {where}")
-  categories = {}
-  path = os.path.join(root, "annotations", release_lib.ANNOTATION_FILES["image_categories"])
-  if os.path.isfile(path):
-    for number, line in enumerate(open(path, encoding="utf-8"), start=1):
-      if not line.strip():
-        continue
-      try:
-        record = json.loads(line)
-        categories[str(record["image"])] = str(record["category"])
-      except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}:{number}: not an image-category record ({e})") from None
+  if config.data.get("corpus", "jddc") != "jddc":  # a public corpus: its images/, if any, no categories
+    return ImageSource(os.path.join(root, "images"), {})
+  # the release's own reader (all format parsing is there); images are decoded later, one by one
+  release = release_lib.read_release(root, on_error=config.data.get("on_error", "raise"), check_images=False)
+  categories = {a.image: a.category for a in release.image_categories}
   return ImageSource(os.path.join(root, "images"), categories)
 
 
