@@ -82,7 +82,7 @@ def runs(tmp_path_factory, tiny_release, copy_tiny_features):
   os.symlink(tiny_release, cache / "jddc_tiny_seed0")
   copy_tiny_features(str(cache))  # the session's feature extractor, for response_mm
   out = {}
-  for name in ("response_text", "response_mm", "discourse_text"):
+  for name in ("response_text", "response_mm", "discourse_text", "summary_lead"):
     config = configuration.load_config(f"configs/{name}.py:tiny")
     with config.unlocked():
       config.data.cache_dir = str(cache)
@@ -159,6 +159,21 @@ def test_discourse_page_draws_one_arc_per_predicted_link(runs, tmp_path):
     gold = [a for a in dom.arcs if a[0] == k and "gold" in a[1]]
     assert predicted == sorted((p, c) for p, c, _ in row["prediction"])
     assert len(predicted) == len(row["edus"]) - 1 and len(gold) == len(row["gold"])
+
+
+def test_summary_rows_show_the_dialogue_beside_reference_and_prediction(runs, tmp_path):
+  from jddc import metrics, report
+  page = report.write([runs["summary_lead"]], str(tmp_path / "summary.html"))
+  with open(page, encoding="utf-8") as f:
+    source = f.read()
+  rows = _rows(os.path.join(runs["summary_lead"], "predictions_test.jsonl"))
+  dom = _Dom(source)
+  assert [r["data-key"] for r in dom.rows] == [r["session_id"] for r in rows]
+  for tr_html, row in zip(source.split('<tr class="example"')[1:], rows):
+    assert tr_html.count('<div class="msg ') == len(row["dialogue"])
+    for text in (row["reference"], row["prediction"]):
+      assert html.escape(text, quote=True) in tr_html
+    assert f'rougeL {metrics.rouge([row["prediction"]], [row["reference"]])["rougeL"]:.2f}' in tr_html
 
 
 def test_per_example_metrics_and_the_order_of_two_runs():
