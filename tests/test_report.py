@@ -192,6 +192,9 @@ def test_per_example_metrics_and_the_order_of_two_runs():
         "prediction": [[0, 1, "qa"], [0, 2, "ack"]]}]
   (slots,) = rows.align("discourse", [d], ["d.jsonl"])
   assert slots[0].metrics["link_f1"] == pytest.approx(200 / 3)
+  labels = rows.align("image_category", [[{"label": "x", "prediction": "x"}, {"label": "x", "prediction": "y"}]],
+                      ["c.jsonl"])  # no session ids: aligned by position
+  assert [(e.key, e.metrics["correct"]) for (e,) in labels] == [((0,), 100.0), ((1,), 0.0)]
   with pytest.raises(ValueError, match=r"a\.jsonl:2: example \('s', 0\) appears twice"):
     rows.align("response", [a[:1] + a[:1]], ["a.jsonl"])
   with pytest.raises(ValueError, match=r"a\.jsonl:1: a prediction row without \['reference'\]"):
