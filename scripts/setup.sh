@@ -62,3 +62,21 @@ if [[ ${#extras[@]} -gt 0 ]]; then
 fi
 .venv/bin/python -m pip install -q -e "$spec"
 .venv/bin/python -c "import jax, flax, grain, tensorflow_datasets, scann, sentencepiece"
+
+# --test also installs Debian's chromium (and a CJK font, so its screenshot shows the dialogues'
+# Chinese): tests/test_report.py loads a report page in a real browser. Only as root with apt-get.
+browser=0
+for arg in "$@"; do
+  if [[ "$arg" == --test ]]; then browser=1; fi
+done
+if [[ $browser -eq 1 ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing chromium for tests/test_report.py"
+    apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null \
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null; } \
+      || echo "setup.sh: apt-get could not install chromium: tests/test_report.py will fail" >&2
+  else
+    echo "setup.sh: no chromium and no root apt-get to install it: tests/test_report.py will fail" \
+         "(install chromium, or set JDDC_SKIP_BROWSER=1 to skip its browser checks)" >&2
+  fi
+fi
