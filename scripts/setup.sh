@@ -15,9 +15,10 @@ cd "$(dirname "$0")/.."
 
 extras=()
 print_python=0
+browser=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras+=(test glove tensorboard) ;;
+    --test) extras+=(test glove tensorboard); browser=1 ;;
     --print-python) print_python=1 ;;
     --extra=*) extras+=("${arg#*=}") ;;
     *) echo "setup.sh: unknown argument $arg (use --test or --extra=NAME)" >&2; exit 2 ;;
@@ -65,10 +66,6 @@ fi
 
 # --test also installs Debian's chromium (and a CJK font, so its screenshot shows the dialogues'
 # Chinese): tests/test_report.py loads a report page in a real browser. Only as root with apt-get.
-browser=0
-for arg in "$@"; do
-  if [[ "$arg" == --test ]]; then browser=1; fi
-done
 if [[ $browser -eq 1 ]] && ! command -v chromium >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "setup.sh: installing chromium for tests/test_report.py"
