@@ -21,6 +21,15 @@ on our valid split (lines 15,301-16,200 of train.txt); RUN selected its checkpoi
 test lines. Final figures on our test split (lines 16,201-18,000), never seen in selection.
 RUN's published figures: EM 53.6, BLEU-4 79.6, F1 81.3 (its test file also holds
 "negative" copies that raise EM and BLEU; ours does not).
+
+Measured (small, seed 0, greedy, 2026-12-02, one CPU core shared with other jobs: 4,410 s of
+training): valid EM / BLEU-4 / F1 at steps 400..2400: 3.6/24.8/60.8, 13.9/45.2/64.7,
+20.7/58.8/68.5, 29.2/64.3/69.9, 30.0/65.4/71.0, 32.9/67.2/72.6 (still rising). Test, best
+step 2400: EM 35.39, BLEU-1..4 83.13/78.75/74.23/69.46, ROUGE-L 83.49, restoration F1/F2/F3
+75.87/63.01/53.43: below RUN's figures; errors are mostly dropped or repeated spans.
+Beam search (`--mode=eval --config.decode.method=beam`, 4 beams, length penalty 0.6) was
+better on valid (EM 35.44 vs 32.89), and on test gives EM 37.72, BLEU-1..4
+82.89/78.90/74.79/70.56, ROUGE-L 84.14, F1/F2/F3 76.06/63.91/54.93.
 """
 
 import os

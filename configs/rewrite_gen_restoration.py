@@ -10,9 +10,11 @@
 Splits (`jddc/data/corpora/rewrite_corpus.py`): the public train.txt is the first 18,000 of
 the corpus's 20,000 lines, RUN's training part; RUN (Liu et al. 2020) evaluates on the last
 2,000, which are not public. We hold out the last 10% of train.txt (lines 16,201-18,000) as
-test and the 5% before (15,301-16,200) as valid, and train on lines 1-15,300. Scored as RUN:
-exact match, BLEU-4 (NLTK, no smoothing) and rewriting F1 on RUN's tokens
-(`jddc.metrics.rewrite_metrics`); RUN's published figures are EM 53.6, BLEU-4 79.6, F1 81.3.
+test and the 5% before (15,301-16,200) as valid, and train on lines 1-15,300. Scored as RUN
+does (`jddc.run_metrics`, the `run_*` keys: EM, BLEU-1..4, ROUGE-L, restoration P/R/F1-3 on
+jieba tokens); RUN's published figures are EM 53.6, BLEU-4 79.6, F1 81.3. The checkpoint is
+selected on exact match (`run_em`) on our valid split; RUN selected its checkpoint on its test
+lines. The copying rewriter on the same data: `configs/rewrite_copy_restoration.py`.
 RUN's evaluation file also holds a copy of each held-out line with the rewrite as the
 current utterance (its "negative examples"); those raise EM and BLEU, not F1 (nothing
 restored). Our test split has only the original lines, so our EM and BLEU are the stricter.
@@ -43,5 +45,5 @@ def get_config(arg: str = "small"):
   config.train.eval_every = {"tiny": 20, "small": 1750, "base": 2000}[config.size]
   config.train.checkpoint_every = {"tiny": 20, "small": 875, "base": 2000}[config.size]
   config.eval.max_examples = {"tiny": 32, "small": 0, "base": 0}[config.size]  # small: all 1,800 test lines
-  config.eval.metric = "bleu"
+  config.eval.metric = "run_em"  # was "bleu" (character BLEU) before RUN's figures were wired in
   return config
