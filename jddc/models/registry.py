@@ -135,7 +135,7 @@ def lead() -> ml_collections.ConfigDict:
 
 
 def lexrank() -> ml_collections.ConfigDict:
-  """LexRank over utterances with sumy's defaults (BASELINES.md §5); terms are character n-grams.
+  """LexRank over utterances with sumy's defaults (docs/baselines.md §5); terms are character n-grams.
   `length_rule`: "reach" (until `length` characters, may overshoot) or "fit" (never over it);
   `separator` between the extracted utterances (not counted; `jddc.extractive`)."""
   return ml_collections.ConfigDict({"name": "lexrank", "length": 0, "speaker_prefixes": False,
@@ -155,7 +155,7 @@ def pgn(size: str) -> ml_collections.ConfigDict:
 
 
 def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """Deep Sequential discourse parser (BASELINES.md §4); `base` has the original's sizes.
+  """Deep Sequential discourse parser (docs/baselines.md §4); `base` has the original's sizes.
 
   `max_edus`/`max_links` bound training dialogues (longer ones are cut, and the cut is
   reported); evaluation parses whole dialogues. `train_structure`: "predicted" (the
@@ -172,7 +172,7 @@ def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigD
 
 
 def transresnet(size: str, image_feature_dim: int) -> ml_collections.ConfigDict:
-  """TransResNet re-ranker (BASELINES.md §1): ParlAI's 300-d, 2 layers, 2 heads, FFN 1200 at `base`."""
+  """TransResNet re-ranker (docs/baselines.md §1): ParlAI's 300-d, 2 layers, 2 heads, FFN 1200 at `base`."""
   dims = {"tiny": (32, 1, 2, 64), "small": (128, 2, 2, 512), "base": (300, 2, 2, 1200)}[check_size(size)]
   return ml_collections.ConfigDict({
       "name": "transresnet", "vocab_size": 0, "n_positions": {"tiny": 128, "small": 256, "base": 512}[size],
