@@ -3,7 +3,7 @@
     python -m jddc.main --config=configs/discourse_text.py          # small: a CPU run
     python -m jddc.main --config=configs/discourse_text.py:tiny     # seconds
 
-Shi & Huang (2019) as BASELINES.md §4 describes it, in JAX (one `lax.scan` per batch).
+Shi & Huang (2019) as docs/baselines.md §4 describes it, in JAX (one `lax.scan` per batch).
 Image EDUs keep their place in the dialogue but carry no content (the paper's footnote 4:
 "the image EDUs are ignored"): their token sequence is the end marker alone. Where the
 original differs: no GloVe here, so SentencePiece pieces (trained on the train split) with

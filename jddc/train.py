@@ -429,6 +429,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
         if not all(math.isfinite(v) for v in values.values()):
           raise FloatingPointError(f"non-finite training metrics at step {step}: {values}")
         elapsed = time.perf_counter() - t_log - paused
+        values.update(task.learning_rates(step))
         values["steps_per_second"] = (step - step_log) / elapsed
         unit = task.throughput_unit
         values[f"{unit}_per_second"] = tokens / elapsed

@@ -1,6 +1,6 @@
 """Deep Sequential dialogue discourse parser (Shi & Huang 2019) in Flax NNX, with image EDUs.
 
-The original (shizhouxing/DialogueDiscourseParsing, BASELINES.md §4) runs one `sess.run` per
+The original (shizhouxing/DialogueDiscourseParsing, docs/baselines.md §4) runs one `sess.run` per
 EDU with NumPy state; here the whole left-to-right parse of a batch of dialogues is one
 `jax.lax.scan` over EDU positions, jittable and differentiable end to end.
 

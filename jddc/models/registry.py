@@ -158,7 +158,8 @@ def deep_sequential(size: str, image_feature_dim: int) -> ml_collections.ConfigD
   """Deep Sequential discourse parser (docs/baselines.md §4); `base` has the original's sizes.
 
   `max_edus`/`max_links` bound training dialogues (longer ones are cut, and the cut is
-  reported); evaluation parses whole dialogues. `train_structure`: "predicted" (the
+  reported); `max_edus` 0 trains on whole dialogues in length-sorted, bucketed batches (the
+  original's); evaluation parses whole dialogues. `train_structure`: "predicted" (the
   original: the encoders see the model's own greedy parse) or "gold" (teacher forcing).
   """
   size = check_size(size)

@@ -211,6 +211,13 @@ class Task(abc.ABC):
     """The optimizer of the training loop; AdamW from `config.optim` unless a task says otherwise."""
     return optim.adamw(self.config.optim, self.config.train.steps)
 
+  def learning_rates(self, step: int) -> dict[str, float]:
+    """The learning rate(s) `optimizer()` applied at training step `step` (1-based; optax
+    counts the updates before it), for logging: {"lr": ...}, or one entry per optimizer."""
+    c = self.config.optim
+    schedule = optim.warmup_linear_decay(c.lr, c.warmup_steps, self.config.train.steps, c.end_lr_fraction)
+    return {"lr": float(schedule(step - 1))}
+
   def prepare_data(self, kind: str, image_features: bool = False) -> None:
     """The usual `prepare`: `self.release`, `self.sources` (`kind` examples by split) and
     `self.tokenizer`. A task that reads image features says so (`image_features`): the engine

@@ -99,6 +99,11 @@ class BertSumTask(base.Task):
     m = self.config.model
     return bertsum.two_adams(m.lr_encoder, m.warmup_encoder, m.lr_decoder, m.warmup_decoder, self.config.optim.clip)
 
+  def learning_rates(self, step: int) -> dict[str, float]:
+    m = self.config.model
+    return {"lr_encoder": float(bertsum.noam(m.lr_encoder, m.warmup_encoder)(step - 1)),
+            "lr_decoder": float(bertsum.noam(m.lr_decoder, m.warmup_decoder)(step - 1))}
+
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.pipeline_config(process_index=process_index, process_count=process_count)
     return pipeline.make_dataset(self.sources["train"], BertSumFeatures(self.tokenizer, config, self.feature_table),

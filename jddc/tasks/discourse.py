@@ -1,6 +1,6 @@
 """Dialogue discourse parsing with Deep Sequential (Table 8): text-only, or with image EDUs.
 
-Training (BASELINES.md §4): at every EDU j >= 1, the negative log-likelihood of the earliest
+Training (docs/baselines.md §4): at every EDU j >= 1, the negative log-likelihood of the earliest
 gold parent within `max_edu_dist` among the candidate parents (EDU 0 when there is none and
 EDU 0 is a candidate, as the original does; no link loss otherwise), averaged over the
 dialogues still running at that step; and the negative log-likelihood of the relation of
@@ -112,6 +112,12 @@ class DiscourseTask(base.Task):
   def optimizer(self) -> optax.GradientTransformation:
     """`optim.name`: AdamW (the engine's default) or the original's SGD with a per-epoch decay."""
     return optim.from_config(self.config.optim, self.config.train.steps, self.steps_per_epoch())
+
+  def learning_rates(self, step: int) -> dict[str, float]:
+    c = self.config.optim
+    if c.get("name", "adamw") != "sgd":
+      return super().learning_rates(step)
+    return {"lr": c.lr * c.decay_per_epoch ** ((step - 1) // self.steps_per_epoch())}
 
   def make_model(self, rngs):
     """The parser; with a word tokenizer and `data.word_vectors`, both agents' embedding tables start

@@ -130,6 +130,9 @@ class PointerGeneratorTask(base.Task):
     parts.append(optax.adagrad(o.lr, initial_accumulator_value=m.adagrad_initial_accumulator, eps=1e-10))
     return optax.chain(*parts)
 
+  def learning_rates(self, step: int) -> dict[str, float]:
+    return super().learning_rates(step) if self.config.model.optimizer == "adamw" else {"lr": self.config.optim.lr}
+
   def train_dataset(self, process_index: int, process_count: int) -> grain.IterDataset:
     config = self.pipeline_config(process_index=process_index, process_count=process_count)
     return pipeline.summary_dataset(self.sources["train"], self.tokenizer, self.vocab_size, config)
