@@ -17,7 +17,6 @@ A character not kept is `[UNK]`, and so is a whole non-CJK word holding one (Wor
 from __future__ import annotations
 
 import collections
-import os
 from typing import Iterable
 
 from jddc.data import tokenizers
