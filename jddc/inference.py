@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from typing import Any, Optional, Sequence
 
 import jax
@@ -31,7 +32,7 @@ from flax import nnx
 
 from jddc import checkpointing, evaluation, sharding
 from jddc.data import pipeline
-from jddc.tasks import get_task
+from jddc.tasks import base, get_task
 
 
 #: <run>/extractor/: the feature extractor a multimodal run was trained with (config.json + best/)
@@ -76,8 +77,24 @@ def load_run(run_dir: str, mesh: Optional[dict[str, int]] = None) -> tuple[Any, 
   """
   config = read_config(run_dir)
   task = get_task(config.task)(config, run_dir)
-  task.prepare_inference(run_dir)
+  task.prepare_inference(local_run_files(run_dir))
   return task, restore_best_model(task, run_dir, sharding.make_mesh(mesh or {"data": -1}))
+
+
+def local_run_files(run_dir: str, remote: Optional[bool] = None) -> str:
+  """A folder with the run's `config.json` and `tokenizer/` on the local disk: `run_dir` itself,
+  or for a remote one (gs://...; `remote` forces either) a temporary copy of those files, which
+  tokenizer libraries read with local file calls. Checkpoints are read from `run_dir` by Orbax."""
+  if not (("://" in run_dir) if remote is None else remote):
+    return run_dir
+  source, local = epath.Path(run_dir), epath.Path(tempfile.mkdtemp(prefix="jddc_run_"))
+  (local / "config.json").write_bytes((source / "config.json").read_bytes())
+  tokenizer = source / base.RUN_TOKENIZER
+  if tokenizer.exists():
+    (local / base.RUN_TOKENIZER).mkdir()
+    for item in tokenizer.iterdir():
+      (local / base.RUN_TOKENIZER / item.name).write_bytes(item.read_bytes())
+  return str(local)
 
 
 def restore_best_model(task, run_dir: str, mesh: jax.sharding.Mesh) -> nnx.Module:

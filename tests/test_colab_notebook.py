@@ -104,6 +104,15 @@ def test_notebook_restores_a_run_and_decodes(data_cache, tmp_path, monkeypatch):
   result = namespace["result"]
   assert isinstance(result["prediction"], str) and "agent (model):" in printed
   assert result["context_images"][1] == image.name
+  # A remote run folder (gs://) is read through a local copy of its config and tokenizer.
+  from jddc import inference
+  from jddc.data import tokenizers
+  copy = inference.local_run_files(str(run_dir), remote=True)
+  assert copy != str(run_dir) and (run_dir / "config.json").read_bytes() == open(f"{copy}/config.json", "rb").read()
+  text = "你好，我买的水壶有问题"
+  assert tokenizers.load_tokenizer(f"{copy}/tokenizer").encode(text) == \
+      tokenizers.load_tokenizer(str(run_dir / "tokenizer")).encode(text)
+  assert inference.local_run_files(str(run_dir)) == str(run_dir)
 
 
 def test_notebook_decodes_a_multimodal_run_with_its_own_image_features(data_cache, tmp_path, monkeypatch, capsys):
