@@ -441,7 +441,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict
       t_pause = time.perf_counter()
       if step % config.train.eval_every == 0 or step == total:
         model = run.model(state)
-        with _validation_predictions(writer.enabled) as out_dir:
+        with _validation_predictions(writer.enabled) as out_dir, faults.skipping("eval.during_final"):
           metrics_valid = task.evaluate(model, "valid", out_dir)
           writer.examples(step, "valid/examples", _first_predictions(out_dir, "valid", VALID_EXAMPLES))
         writer.write(step, {f"valid/{k}": v for k, v in metrics_valid.items()})

@@ -83,6 +83,7 @@ def _stac_config(tmp_path, **data):
     config.data.cache_dir = str(tmp_path / "cache")
     config.data.tokenizer = "word"
     config.data.vocab_size = 998  # the original's --vocab_size=1000 (module docstring of word_tokenizer)
+    config.model.embed_dim = 50  # the package's GloVe width (rule _word_vectors_fit_embedding)
     config.data.update(data)
   configuration.validate(config, common.reference(config))
   return config
