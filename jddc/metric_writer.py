@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from tensorboardX import SummaryWriter
 
-from jddc import fsutil
+from jddc import fsutil, run_identity
 
 
 def _records_up_to(path: str, step: int) -> list[str]:
@@ -95,16 +95,8 @@ class MetricWriter:
       self.jsonl.close()
 
 
-def flat_config(config: dict, prefix: str = "") -> dict[str, Any]:
-  """A nested config dict -> {"section.key": value} with values TensorBoard hparams accept
-  (bool, int, float, str; lists and None as their JSON text)."""
-  flat = {}
-  for key, value in config.items():
-    name = f"{prefix}{key}"
-    if isinstance(value, dict):
-      flat.update(flat_config(value, name + "."))
-    elif isinstance(value, (bool, int, float, str)):
-      flat[name] = value
-    else:
-      flat[name] = json.dumps(value)
-  return flat
+def flat_config(config: dict) -> dict[str, Any]:
+  """A nested config dict -> {"section.key": value} (`run_identity.flatten`) with values TensorBoard
+  hparams accept (bool, int, float, str; lists and None as their JSON text)."""
+  return {key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
+          for key, value in run_identity.flatten(config).items()}
