@@ -406,7 +406,13 @@ def _gpt2_generate(graphdef, state, tokens, prompt_lengths, image_features, imag
     logits, cache = model.decode(token[:, None], cache, positions=positions[:, None])
     return logits[:, 0], (cache, positions + 1)
 
-  state = (cache, prompt_lengths.astype(jnp.int32))
+  return search(step_fn, (cache, prompt_lengths.astype(jnp.int32)), first_logits, o, rng)
+
+
+def search(step_fn: StepFn, state: Any, first_logits: jax.Array, options: DecodeOptions, rng: jax.Array):
+  """Beam search, or `generate` (greedy or sampling) with scores, as `options.method` says: the
+  search of the GPT-2 decoders after their prefill (`first_logits` float[B, V])."""
+  o = options
   if o.method == "beam":
     return beam_search(step_fn, state, first_logits, beam_size=o.beam_size, length_penalty=o.length_penalty,
                        **o.common())

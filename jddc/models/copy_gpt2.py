@@ -187,12 +187,7 @@ def _generate(graphdef, state, tokens, prompt_lengths, copy_mask, image_features
     h, cache = model.decode(token[:, None], cache, positions=positions[:, None], output="hidden")
     return next_log_probs(h, sources), (cache, positions + 1, sources)
 
-  carry = (cache, prompt_lengths.astype(jnp.int32), sources)
-  if o.method == "beam":
-    return decoding.beam_search(step_fn, carry, first_logits, beam_size=o.beam_size,
-                                length_penalty=o.length_penalty, **o.common())
-  return decoding.generate(step_fn, carry, first_logits, method=o.method, rng=rng, temperature=o.temperature,
-                           top_k=o.top_k, top_p=o.top_p, return_scores=True, **o.common())
+  return decoding.search(step_fn, (cache, prompt_lengths.astype(jnp.int32), sources), first_logits, o, rng)
 
 
 def generate(model: Any, tokens: jax.Array, prompt_lengths: jax.Array, copy_mask: jax.Array,
