@@ -36,7 +36,7 @@ def tiny_tokenizer(tiny_release, tmp_path_factory):
   from jddc.data import release, tokenizers
   r = release.read_release(tiny_release)
   texts = [m.text for s in r.split("train") for m in s.messages if m.text]
-  return tokenizers.train_sentencepiece(texts, str(tmp_path_factory.mktemp("spm")), vocab_size=1000)
+  return tokenizers.train_sentencepiece(texts, str(tmp_path_factory.mktemp("spm")), vocab_size=1500)
 
 
 def _train_tiny_features(tiny_release: str, cache: str) -> None:

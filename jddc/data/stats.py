@@ -10,6 +10,7 @@ the agent's replies.
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import os
 import sys
@@ -26,6 +27,8 @@ FLAGS = flags.FLAGS
 
 def define_flags() -> None:
   flags.DEFINE_bool("json", False, "Print one JSON object instead of tables.")
+  flags.DEFINE_string("corpus", None, "A public corpus instead of DIR: jddc2019 reads "
+                      "$JDDC_SHARED_DATA/jddc2019/chat_0.1per.txt (real JD customer service).")
   flags.DEFINE_enum("on_error", "raise", ["raise", "skip"], "Bad input: raise, or skip and report.")
 
 
@@ -114,14 +117,18 @@ def image_dependence(root: str) -> Optional[dict]:
   `image_dependent`: the reply's wording depends on a fact shown by an image earlier in
   the session that the customer never stated in text and the SKU's knowledge does not give.
   `image_dependent_strict`: additionally, the fact's word appears in no earlier message.
+  `summary_facts_image_only_pct`: of the image facts the sessions' summaries name, the share
+  whose word no message of the session says (only the picture shows it).
   """
   path = os.path.join(root, synth_generate.META_FILE)
   if not os.path.isfile(path):
     return None
-  total = dep = strict = after_image = after_image_dep = 0
+  total = dep = strict = after_image = after_image_dep = summary_facts = summary_image_only = 0
   with open(path, encoding="utf-8") as f:
     for line in f:
       meta = json.loads(line)
+      summary_facts += len(meta.get("summary_facts", ()))
+      summary_image_only += len(meta.get("summary_image_only_facts", ()))
       for reply in meta["replies"]:
         total += 1
         dep += reply["image_dependent"]
@@ -136,6 +143,49 @@ def image_dependence(root: str) -> Optional[dict]:
       "image_dependent_strict_pct": pct(strict, total),
       "content_replies": after_image,
       "image_dependent_of_content_replies_pct": pct(after_image_dep, after_image),
+      "summary_facts": summary_facts,
+      "summary_facts_image_only_pct": pct(summary_image_only, summary_facts),
+  }
+
+
+#: a release with a single split (the JDDC 2019 sample) is carved for the seen-in-train figure:
+#: the sessions whose md5(id) mod 10 is 0 are its test part.
+CARVED_TEST_MOD = 10
+
+
+def _test_of_one_split(session_id: str) -> bool:
+  return int(hashlib.md5(session_id.encode()).hexdigest(), 16) % CARVED_TEST_MOD == 0
+
+
+def language_figures(release: schema.Release) -> dict:
+  """How varied the text is: what makes a generated corpus rank models as real data does.
+
+  `agent_distinct_pct`: distinct agent text messages over all of them (exact string match);
+  `test_agent_seen_in_train_pct`: test agent messages whose exact text is an agent message of
+  train (for a release with one split, a carved tenth stands in for test: CARVED_TEST_MOD);
+  the same distinctness for customer messages, mean characters per text message, EDUs per
+  discourse-annotated dialogue and characters per summary.
+  """
+  sessions = list(release.sessions.values())
+  one_split = len({s.split for s in sessions}) == 1
+  is_test = (lambda s: _test_of_one_split(s.session_id)) if one_split else (lambda s: s.split == "test")
+  is_train = (lambda s: not _test_of_one_split(s.session_id)) if one_split else (lambda s: s.split == "train")
+  agent = [m.text for s in sessions for m in s.messages if m.is_agent and not m.is_image]
+  customer = [m.text for s in sessions for m in s.messages if not m.is_agent and not m.is_image]
+  train_agent = {m.text for s in sessions if is_train(s) for m in s.messages if m.is_agent and not m.is_image}
+  test_agent = [m.text for s in sessions if is_test(s) for m in s.messages if m.is_agent and not m.is_image]
+  pct = lambda a, b: round(100 * a / b, 2) if b else 0.0
+  mean = lambda xs: round(sum(xs) / len(xs), 2) if xs else 0.0
+  return {
+      "agent_messages": len(agent),
+      "agent_distinct_pct": pct(len(set(agent)), len(agent)),
+      "test_agent_seen_in_train_pct": pct(sum(t in train_agent for t in test_agent), len(test_agent)),
+      "customer_messages": len(customer),
+      "customer_distinct_pct": pct(len(set(customer)), len(customer)),
+      "mean_agent_message_chars": mean([len(t) for t in agent]),
+      "mean_customer_message_chars": mean([len(t) for t in customer]),
+      "edus_per_annotated_dialogue": mean([len(a.edus) for a in release.discourse]),
+      "mean_summary_chars": mean([len(s.summary) for s in release.summaries]),
   }
 
 
@@ -156,6 +206,7 @@ def compute(root: str, on_error: str = "raise") -> dict:
       "table3": table3(release),
       **distributions(release),
       "annotations": annotation_figures(release),
+      "language": language_figures(release),
       "skipped": release.skipped,
   }
   dependence = image_dependence(root) if os.path.isdir(root) else None
@@ -189,6 +240,8 @@ def format_report(stats: dict) -> str:
   parts += ["", "Third-level discourse relations (Table 12)        train    valid     test"]
   parts += [f"  {name:<44}" + "".join(f"{c[s]:>9,}" for s in schema.SPLITS)
             for name, c in stats["relations"].items()]
+  parts += ["", "Language (how varied the text is; `--corpus=jddc2019` gives the real sample's)"]
+  parts += [f"  {k:<36}{v}" for k, v in stats["language"].items()]
   parts += ["", "Annotations and knowledge"] + [f"  {k:<36}{v}" for k, v in stats["annotations"].items()]
   if "image_dependence" in stats:
     parts += ["", "Image dependence of agent replies (generated corpus; the paper reports 74%)"]
@@ -198,10 +251,22 @@ def format_report(stats: dict) -> str:
   return "\n".join(parts)
 
 
+def public_corpus_path(name: str) -> str:
+  if name != "jddc2019":
+    raise app.UsageError(f"--corpus={name}: only jddc2019 (real JD customer service, text) is a dialogue corpus "
+                         "to compare the embedded one with")
+  from configs import common  # the shared-data location, one definition
+  return os.path.join(common.SHARED_DATA, "jddc2019", "chat_0.1per.txt")
+
+
 def main(argv):
-  if len(argv) != 2:
-    raise app.UsageError("usage: python -m jddc.data.stats DIR|JDDC2019_TSV [--json]")
-  stats = compute(argv[1], FLAGS.on_error)
+  if FLAGS.corpus and len(argv) == 1:
+    path = public_corpus_path(FLAGS.corpus)
+  elif len(argv) == 2 and not FLAGS.corpus:
+    path = argv[1]
+  else:
+    raise app.UsageError("usage: python -m jddc.data.stats DIR|JDDC2019_TSV [--json], or --corpus=jddc2019")
+  stats = compute(path, FLAGS.on_error)
   if FLAGS.json:
     json.dump(stats, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")

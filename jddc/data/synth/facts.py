@@ -28,6 +28,14 @@ PRODUCTS = {
         "backpack": "双肩包",
     },
 }
+# The measure word (量词) of each product: 一台电饭煲, 一件连衣裙, 一双运动鞋, 一条牛仔裤.
+MEASURE_WORDS = {
+    "rice_cooker": "台", "air_fryer": "台", "kettle": "个", "hair_dryer": "个", "blender": "台", "fan": "台",
+    "sneakers": "双", "jeans": "条", "tshirt": "件", "dress": "件", "jacket": "件", "backpack": "个",
+}
+# How a product is used: 用 an appliance, 穿 clothes and shoes, 背 a backpack.
+USE_VERBS = {p: "用" for p in ("rice_cooker", "air_fryer", "kettle", "hair_dryer", "blender", "fan")}
+USE_VERBS.update(sneakers="穿", jeans="穿", tshirt="穿", dress="穿", jacket="穿", backpack="背")
 PRODUCT_SHOP = {p: shop for shop, ps in PRODUCTS.items() for p in ps}
 PRODUCT_NAMES = {p: name for ps in PRODUCTS.values() for p, name in ps.items()}
 
@@ -101,7 +109,7 @@ COUPONS = {"5": "5元", "10": "10元", "20": "20元", "50": "50元"}
 # Image category -> the facts its image shows. `colour_right` is the second product's colour.
 IMAGE_FACTS: dict[str, tuple[str, ...]] = {
     "screenshot_product": ("product", "colour"),
-    "screenshot_product_order": ("product", "order_status"),
+    "screenshot_product_order": ("product", "colour", "order_status"),
     "screenshot_logistics_order": ("logistics_status",),
     "screenshot_after_sales_order": ("after_sales_status",),
     "screenshot_text_message": ("sms_kind",),

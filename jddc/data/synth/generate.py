@@ -29,7 +29,7 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 IMAGE_SIZE = 256
 META_FILE = "synth_meta.jsonl"
 INFO_FILE = "corpus_info.json"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -114,7 +114,13 @@ def _materialise(s: Script, session_id: str, shop_type: str, sku: str, split: st
   assert len(links) == len(edus) - 1, "every EDU but the first needs a parent"
   categories = [schema.ImageCategoryAnnotation(session_id, m, file_names[slot], s.images[slot].category)
                 for m, slot in s.image_messages]
-  meta = {"session_id": session_id, "primary": primary, "images": image_meta, "replies": s.reply_meta}
+  said = "".join(m.text for m in messages if not m.is_image)
+  summary_facts = sorted(outcome.summary_uses)
+  meta = {"session_id": session_id, "primary": primary, "images": image_meta, "replies": s.reply_meta,
+          "query_kind": outcome.query_kind, "summary_facts": summary_facts,
+          # facts the summary names whose word no message of the session says: only a picture shows them
+          "summary_image_only_facts": [k for k in summary_facts if k.split(".")[0] in s.images
+                                       and s.word(k) not in said]}
   return GeneratedSession(
       session=session, image_bytes=image_bytes, image_categories=categories,
       rewrite=schema.RewriteAnnotation(session_id, tuple(outcome.rewrite_messages), outcome.can_rewrite,

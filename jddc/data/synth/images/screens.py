@@ -135,7 +135,7 @@ def _screen_product_order(rng, img, d, f, pal, theme, top, fv):
   y = top + rng.uniform(.02, .06)
   card(d, f, (.04, y, .96, y + .56), pal)
   bars(rng, d, f, .08, y + .04, .3, 1, pal, strong=True)
-  _thumb(rng, img, f, .08, y + .1, .2, fv["product"], facts.COLOURS[pick(rng, list(facts.COLOURS))][1])
+  _thumb(rng, img, f, .08, y + .1, .2, fv["product"], facts.COLOURS[fv["colour"]][1])
   bars(rng, d, f, .33, y + .12, .58, 3, pal, strong=True)
   done = list(facts.ORDER_STATUS).index(fv["order_status"]) + 1
   stepper(d, f, .14, .86, y + .4, 4, done, theme, pal, r=.04)
