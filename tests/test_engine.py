@@ -94,7 +94,9 @@ def test_tiny_run_end_to_end(name, data_cache, copy_tiny_features, tmp_path):
     assert json.load(f) == results
   with open(tmp_path / "metrics.jsonl") as f:
     losses = [r["train/loss"] for r in map(json.loads, f) if "train/loss" in r]
-  assert len(losses) >= 3 and losses[-1] < 0.8 * losses[0]
+  # the corpus of generator v2 is varied like real replies: a tiny response run's loss falls
+  # by about 18% in its few steps (v1's templated replies: more than 20%)
+  assert len(losses) >= 3 and losses[-1] < 0.85 * losses[0]
   numbers = {k: v for k, v in results.items() if k not in ("best_step", "examples", "split")}
   assert numbers and all(0.0 <= v <= 100.0 for v in numbers.values())
   assert results["best_step"] in (config.train.eval_every, config.train.steps)
