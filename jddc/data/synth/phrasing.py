@@ -48,6 +48,19 @@ def parse(pattern: str) -> tuple:
   return seq
 
 
+def _parse_alternatives(p: str, i: int, closer: str) -> tuple[tuple, int]:
+  """The "|"-separated sequences from `i` up to `closer`; returns them and the index after it."""
+  alts = []
+  while True:
+    seq, i = _parse_seq(p, i, "|" + closer)
+    alts.append(seq)
+    if i >= len(p):
+      raise PatternError(f"unclosed {'{' if closer == '}' else '['!r} in pattern {p!r}")
+    i += 1
+    if p[i - 1] == closer:
+      return tuple(alts), i
+
+
 def _parse_seq(p: str, i: int, closers: str) -> tuple[tuple, int]:
   nodes, text = [], []
 
@@ -62,31 +75,12 @@ def _parse_seq(p: str, i: int, closers: str) -> tuple[tuple, int]:
       break
     if c == "{":
       flush()
-      alts = []
-      i += 1
-      while True:
-        seq, i = _parse_seq(p, i, "|}")
-        alts.append(seq)
-        if i >= len(p):
-          raise PatternError(f"unclosed '{{' in pattern {p!r}")
-        if p[i] == "}":
-          i += 1
-          break
-        i += 1  # "|"
-      nodes.append(("alt", tuple(alts)))
+      alts, i = _parse_alternatives(p, i + 1, "}")
+      nodes.append(("alt", alts))
     elif c == "[":
       flush()
-      alts = []
-      i += 1
-      while True:
-        seq, i = _parse_seq(p, i, "|]")
-        alts.append(seq)
-        if i >= len(p):
-          raise PatternError(f"unclosed '[' in pattern {p!r}")
-        i += 1
-        if p[i - 1] == "]":
-          break
-      nodes.append(("opt", alts[0] if len(alts) == 1 else (("alt", tuple(alts)),)))
+      alts, i = _parse_alternatives(p, i + 1, "]")
+      nodes.append(("opt", alts[0] if len(alts) == 1 else (("alt", alts),)))
     elif c == "<":
       flush()
       j = p.find(">", i)
