@@ -20,7 +20,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 from jddc import faults, fsutil
 from jddc.data import release, schema
 from jddc.data.synth import catalogue as catalogue_lib
-from jddc.data.synth import images, scenarios
+from jddc.data.synth import images, scenarios, screen_scenarios
 from jddc.data.synth.script import Script
 
 SIZES = {"tiny": 240, "default": 3000, "large": 20000}
@@ -73,7 +73,7 @@ def generate_session(seed: int, index: int, split: str, catalogue: dict) -> Gene
     if primary in scenarios.AFTER_SALES_PHOTOS:
       outcome = scenarios.after_sales(s, primary, sku, degraded)
     else:
-      outcome = scenarios.screens(s, primary, sku, degraded)
+      outcome = screen_scenarios.screens(s, primary, sku, degraded)
   session_id = _session_id(seed, index)
   return _materialise(s, session_id, shop_type, sku.sku if sku else "", split, primary, outcome, rng)
 
