@@ -7,7 +7,7 @@ The text of `[CLS] context [SEP] query [SEP]` through a small Transformer (maske
 Linear), plus the query images' frozen ResNet-18 features (configs/image_category.py,
 trained on first use) through BatchNorm -> dropout -> Linear, summed, -> Linear(2)
 (jddc/models/transresnet.py). Trained from scratch, Adam as the other rows (ParlAI's
-TransResNet uses Adam at 5e-4), with the text-only twin's budget. Model selection on valid
+TransResNet uses Adam at 5e-4), with the text-only twin's budget (lr and steps). Model selection on valid
 macro F1.
 """
 

@@ -19,7 +19,9 @@ completed run (valid JSON, `"split": "test"`, a `best_step`) is not run again, s
 interrupted reproduction resumes where it stopped (and a half-finished run resumes from
 its own checkpoint); any other `results.json` (corrupt, another split, an older format)
 is not "done": the run is started again, and still such a file after it is an error
-naming the file. Runs go `--jobs` at a time, each pinned to its share of the CPU cores:
+naming the file. A run folder whose `config.json` differs from its row's config as it is
+now (a config file edited after the run) is an error naming the folder and the keys, before
+anything runs: its figures are not the current config's. Runs go `--jobs` at a time, each pinned to its share of the CPU cores:
 small models use two threads poorly, so on 2 cores two one-core runs finish the table in
 about three quarters of the time of one two-core run at a time. The data (corpus, shards,
 tokenizers, image features) is prepared first, one row at a time, so runs never race to
@@ -40,6 +42,7 @@ import concurrent.futures
 import csv
 import glob
 import io
+import json
 import math
 import os
 import subprocess
@@ -98,6 +101,42 @@ def completed_results(path: str) -> tuple[Optional[dict], str]:
 
 def is_done(workdir: str) -> bool:
   return completed_results(os.path.join(workdir, "results.json"))[0] is not None
+
+
+def row_config(row: pt.Row, preset: str, seed: int, overrides: Sequence[str] = ()):
+  """The config `run_row` would train `row` with: its file at `preset`, `--config.seed`, the overrides."""
+  from ml_collections import config_flags
+
+  if REPO not in sys.path:
+    sys.path.insert(0, REPO)  # the config files import `configs.common`
+  argv = ["reproduce", f"--config={config_path(row)}:{preset}", f"--config.seed={seed}", *overrides]
+  values = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, "", flag_values=values, sys_argv=argv)  # overrides read from argv
+  values(argv)
+  return values.config
+
+
+def stale_runs(out: str, runs: Sequence[tuple[pt.Row, int]], preset: str, overrides: Sequence[str] = ()) -> list[str]:
+  """One line per run folder of `runs` trained with another config than the row's current one.
+
+  A row's config file edited after its runs finished would otherwise have their figures
+  reported as the new config's. Keys of `run_identity.RUNTIME_KEYS` may differ.
+  """
+  from jddc import run_identity
+
+  lines = []
+  for row, seed in runs:
+    workdir = run_dir(out, row, seed)
+    trained = run_identity.trained_config(workdir)
+    if trained is None:
+      continue
+    current = run_identity.as_json(row_config(row, preset, seed, overrides))
+    diffs = run_identity.differences(trained, current, run_identity.RUNTIME_KEYS)
+    if diffs:
+      keys = "; ".join(f"{k} {json.dumps(a, ensure_ascii=False)} (trained) vs {json.dumps(b, ensure_ascii=False)} (now)"
+                       for k, a, b in diffs)
+      lines.append(f"{workdir}: {keys}")
+  return lines
 
 
 def row_of(key: str) -> str:
@@ -337,6 +376,12 @@ def reproduce(out: str, preset: str, rows: Sequence[str] = (), seeds: Sequence[i
   selected = [r for r in pt.ROWS if not rows or r.name in rows]
   seeds = tuple(seeds) or PRESETS[preset]
   check_settings(out, preset, overrides)
+  stale = stale_runs(out, [(r, s) for r in selected if os.path.isfile(config_path(r))
+                           for s in (seeds if r.seeded else seeds[:1])], preset, overrides)
+  if stale:
+    raise ValueError("run folders trained with another config than their row's config file now; their figures "
+                     "are not this config's: delete them (or use another --out) and run again:\n  "
+                     + "\n  ".join(stale))
   timings_path = os.path.join(out, "timings.json")
   walls = fsutil.read_json(timings_path) if os.path.isfile(timings_path) else {}
   statuses, failed = {}, []

@@ -127,6 +127,25 @@ def test_an_out_folder_holds_one_setting(tmp_path):
                         overrides=["--config.eval.max_examples=4"])
 
 
+def test_a_run_trained_with_another_config_than_its_rows_file_is_refused(tmp_path):
+  """A config file edited after its runs finished: their figures are not the new config's."""
+  from jddc import run_identity
+
+  out, row = str(tmp_path), pt.ROW_INDEX["summary_pgn"]
+  _fake_run(out, "summary_pgn", 0, rouge1=40.0, rouge2=30.0, rougeL=38.0)
+  config = reproduce.row_config(row, "tiny", 0, ["--config.train.log_every=3"])
+  assert config.seed == 0 and config.train.log_every == 3  # the seed and the overrides as run_row passes them
+  trained = run_identity.as_json(config)
+  with open(os.path.join(reproduce.run_dir(out, row, 0), run_identity.CONFIG_FILE), "w") as f:
+    json.dump(trained, f)
+  reproduce.reproduce(out, "tiny", rows=["summary_pgn"], seeds=[0], report_only=True)  # only a runtime key differs
+  trained["optim"]["lr"] = trained["optim"]["lr"] * 2
+  with open(os.path.join(reproduce.run_dir(out, row, 0), run_identity.CONFIG_FILE), "w") as f:
+    json.dump(trained, f)
+  with pytest.raises(ValueError, match=r"summary_pgn_seed0: optim.lr .* \(trained\) vs .* \(now\)"):
+    reproduce.reproduce(out, "tiny", rows=["summary_pgn"], seeds=[0], report_only=True)
+
+
 def test_release_features_and_config_values_become_every_rows_overrides(tmp_path):
   release, run, weights = tmp_path / "release", tmp_path / "extractor_run", tmp_path / "resnet18.pth"
   release.mkdir()
