@@ -325,7 +325,7 @@ def run_setting(dim: int, n: int, n_queries: int, repeats: int, distance: str, t
     else:
       nlist = default["nlist"]
       probes = sorted({min(nlist, 2**i) for i in range(0, nlist.bit_length() + 1)})
-      chains = [[{"nprobe": p, "k_factor": f} for p in probes] for f in (2, 4, 8, 16)]
+      chains = [[{"nprobe": p, "k_factor": f} for p in probes] for f in (2, 4, 8, 16, 32, 64)]
     params, met = tune(chains, lambda **p: _faiss_searcher(index, **p), tune_q, tune_truth, target)
     ids, speed = timed_search(_faiss_searcher(index, **params), eval_q, repeats)
     add(f"{kind}_tuned", ids, speed, build, size, {**default, **params}, met)
