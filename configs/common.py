@@ -10,6 +10,7 @@ paper's sizes: GPT-2 12 layers x 768, ResNet-18 at 224 px). Nothing else changes
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 
@@ -163,6 +164,10 @@ def retrieval(size: str) -> ml_collections.ConfigDict:
       "text_candidates": 40,
       "image_candidates": 10,
       "distance": "squared_l2",  # the paper's Faiss IndexFlatL2
+      # the nearest-neighbour index (jddc.retrieval): "scann" (brute force below 50k vectors, tree +
+      # hashing above), "exact", or Faiss's "faiss_hnsw" / "faiss_ivfpq" (faiss-cpu: the bench extra);
+      # benchmarks/retrieval_index.py compares them at corpus scale
+      "index": "scann",
   })
 
 
@@ -195,6 +200,8 @@ GPT2_DECODE_METHODS = ("greedy", "sample", "beam")
 SEQ2SEQ_DECODE_METHODS = ("greedy", "beam")
 #: `jddc.retrieval.DISTANCES`
 RETRIEVAL_DISTANCES = ("squared_l2", "dot_product")
+#: `jddc.retrieval.INDEX_KINDS`; the Faiss ones need the optional faiss-cpu (`_faiss_installed`)
+RETRIEVAL_INDEXES = ("scann", "exact", "faiss_hnsw", "faiss_ivfpq")
 #: `jddc.data.synth.generate.SIZES`
 CORPUS_SIZES = ("tiny", "default", "large")
 COMPUTE_DTYPES = registry.COMPUTE_DTYPES
@@ -300,6 +307,7 @@ CONSTRAINTS = {
     "decode.no_repeat_ngram": _NON_NEGATIVE, "decode.min_new_tokens": _NON_NEGATIVE,
     "features.size": OneOf(SIZES), "features.dim": _POSITIVE,
     "retrieval.embedder": OneOf(("context_encoder", "bert")), "retrieval.distance": OneOf(RETRIEVAL_DISTANCES),
+    "retrieval.index": OneOf(RETRIEVAL_INDEXES),
     "retrieval.text_candidates": _POSITIVE, "retrieval.image_candidates": _NON_NEGATIVE,
 }
 
@@ -452,9 +460,18 @@ def _paths_exist(c) -> str | None:
   return None
 
 
+def _faiss_installed(c) -> str | None:
+  index = lookup(c, "retrieval.index")
+  if isinstance(index, str) and index.startswith("faiss_") and importlib.util.find_spec("faiss") is None:
+    return (f"retrieval.index {index!r} needs faiss-cpu, an optional dependency that is not installed: "
+            "pip install -e '.[bench]' (or faiss-cpu==1.15.1; scripts/setup.sh --extra=bench), or use 'scann'")
+  return None
+
+
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: rules between keys: config -> an error message, or None
 RULES = (_steps_aligned, _response_fits_window, _window_fits_model, _generation_fits_model, _heads_divide_width,
          _batch_splits, _decode_lengths, _image_features, _warm_start_needs_a_run, _one_rest_axis,
-         _mesh_rules_name_mesh_axes, _paths_exist, _optimizer_supported, _word_vectors_fit_embedding)
+         _mesh_rules_name_mesh_axes, _paths_exist, _optimizer_supported, _word_vectors_fit_embedding,
+         _faiss_installed)

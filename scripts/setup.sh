@@ -2,8 +2,8 @@
 # Creates .venv and installs the project (editable) with its pinned stack.
 #
 #   bash scripts/setup.sh                # the base install
-#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK), glove and tensorboard
-#   bash scripts/setup.sh --extra=tpu    # + an extra of pyproject.toml (tpu, gpu, glove, test); repeatable
+#   bash scripts/setup.sh --test         # + the test extra (pytest, torch CPU, NLTK, faiss-cpu), glove and tensorboard
+#   bash scripts/setup.sh --extra=tpu    # + an extra of pyproject.toml (tpu, gpu, glove, bench, test); repeatable
 #   bash scripts/setup.sh --print-python # the Python it would make .venv with ("uv:3.12" if none), nothing else
 #
 # Python: $PYTHON if set, else the first of python3.11, python3.12, python3.13 on PATH (the range

@@ -89,6 +89,7 @@ BAD_VALUES = [
     ("response_text", {"data.release": "/nonexistent/release"}, "data.release: '/nonexistent/release' does not exist"),
     ("response_retrieval_text", {"retrieval.distance": "cosine"}, "retrieval.distance: 'cosine' is not allowed"),
     ("response_retrieval_text", {"retrieval.embedder": "bret"}, "(did you mean 'bert'?)"),
+    ("response_retrieval_mm", {"retrieval.index": "faiss_flat"}, "retrieval.index: 'faiss_flat' is not allowed"),
     ("discourse_text", {"model.train_structure": "teacher"}, "model.train_structure: 'teacher' is not allowed"),
     ("summary_pgn", {"model.optimizer": "adam"}, "model.optimizer: 'adam' is not allowed"),
     ("summary_lexrank", {"model.threshold": 2.0}, "model.threshold: 2.0 is out of range"),
@@ -162,6 +163,7 @@ def test_the_schema_agrees_with_the_code():
     assert all(repr(v) in source or f'"{v}"' in source for v in values), values
   assert common.GPT2_DECODE_METHODS == decoding.METHODS
   assert common.RETRIEVAL_DISTANCES == retrieval.DISTANCES
+  assert common.RETRIEVAL_INDEXES == retrieval.INDEX_KINDS
   assert set(common.CORPUS_SIZES) == set(generate.SIZES)
   del np
 

@@ -1,7 +1,8 @@
 """Retrieval-based response selection (Table 5, "Text-only / Multimodal Retrieval"; docs/baselines.md §1).
 
 Candidates: the responses of the training examples nearest to the dialogue, by the
-masked-mean embedding of its context + query (ScaNN, top `text_candidates`), plus, in the
+masked-mean embedding of its context + query (`retrieval.index`: ScaNN by default, exact
+search or Faiss HNSW / IVF-PQ; top `text_candidates`), plus, in the
 multimodal row, the responses of the training examples whose latest image is nearest to
 the dialogue's latest image by ResNet-18 feature (top `image_candidates`). A TransResNet
 re-ranker (`jddc.models.transresnet`, trained with in-batch negatives) scores them and the
@@ -14,9 +15,9 @@ The context embedder (`retrieval.embedder`):
   "context_encoder" without a pretrained BERT (the default here: nothing is downloaded):
                     the trained re-ranker's own context Transformer (masked mean), i.e. a
                     dual-encoder first stage.
-Indexes are saved under `<workdir>/index/{text,image}` with a fingerprint of the vectors
-they hold (the embedder's weights, the training data, the image features), and reloaded
-when the fingerprint matches.
+Indexes are saved under `<workdir>/index/{text,image}` with a fingerprint of what they hold
+(the embedder's weights, the training data, the image features, and `retrieval.index_key`:
+the index kind, the distance and the index code), and reloaded when the fingerprint matches.
 
 Batch features (L = data.max_len, R = data.max_response_len, F = image feature dim):
   context_tokens int32[L], context_mask int32[L]    [CLS] {speaker} text-or-[IMG] [SEP] ... [AGENT]
@@ -159,11 +160,15 @@ class RetrievalTask(base.Task):
       digest.update(np.asarray(leaf).tobytes())
     return (lambda b: embed(encoder, b["context_tokens"], b["context_mask"])), digest.hexdigest()[:16]
 
-  def _index(self, name: str, vectors_fn, fingerprint: str) -> retrieval.EmbeddingIndex:
+  def _index(self, name: str, vectors_fn, fingerprint: str):
+    """The `retrieval.index` kind of index over `vectors_fn()`, reloaded from `<workdir>/index/<name>`
+    when saved from the same vectors (`fingerprint`), kind, distance and index code."""
+    r = self.config.retrieval
     folder = os.path.join(self.workdir, "index", name)
-    index = retrieval.EmbeddingIndex.load(folder, fingerprint)
+    fingerprint = f"{fingerprint}:{retrieval.index_key(r.index, r.distance)}"
+    index = retrieval.load_index(folder, fingerprint, r.index, r.distance)
     if index is None:
-      index = retrieval.EmbeddingIndex.build(vectors_fn(), self.config.retrieval.distance)
+      index = retrieval.build_index(vectors_fn(), r.distance, r.index)
       if jax.process_index() == 0:
         index.save(folder, fingerprint)
     return index
