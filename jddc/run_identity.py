@@ -23,6 +23,12 @@ ones added to the schema later, must match:
                 validation evaluations that pick the best checkpoint use them:
     eval.max_examples, eval.batch_size, decode
 
+  ADDED_KEYS    keys added to the schema after runs were made, each with the value that
+                computes what those runs computed: a trained config without the key reads as
+                having that value (so a new option does not orphan every earlier run folder).
+                A key belongs here only when its default changes nothing for earlier runs.
+    retrieval.index        "scann" (before it, every retrieval run used ScaNN)
+
 A key names a section (`mesh`, `decode`) or one field (`eval.split`). Values that differ
 only in allowed keys are not written into `config.json`: it stays the training's config.
 """
@@ -40,6 +46,7 @@ from jddc import checkpointing, fsutil
 CONFIG_FILE = "config.json"
 RUNTIME_KEYS = ("data.cache_dir", "train.log_every", "train.keep_checkpoints", "eval.split", "mesh")
 EVAL_KEYS = ("eval.max_examples", "eval.batch_size", "decode")
+ADDED_KEYS = {"retrieval.index": "scann"}
 _ABSENT = "(absent)"
 
 
@@ -69,6 +76,7 @@ def _allowed(key: str, allowed: Iterable[str]) -> bool:
 def differences(trained: dict, current: dict, allowed: Iterable[str] = ()) -> list[tuple[str, Any, Any]]:
   """(key, trained value, current value) of every flattened key that differs and is not allowed."""
   a, b = flatten(trained), flatten(current)
+  a.update({key: value for key, value in ADDED_KEYS.items() if key not in a and key in b})
   return [(key, a.get(key, _ABSENT), b.get(key, _ABSENT)) for key in sorted(set(a) | set(b))
           if a.get(key, _ABSENT) != b.get(key, _ABSENT) and not _allowed(key, allowed)]
 

@@ -194,3 +194,15 @@ def test_the_benchmark_prints_one_json_object_of_named_figures():
   assert "nprobe" in figures["faiss_ivfpq_tuned_params_d16_3000"]
   assert {"cpu_model", "cpu_count", "threads", "matmul_peak_gflops", "data_relative_contrast_10_d16_3000",
           "verdict_fastest_at_target_d16_3000", "verdict_faiss_beats_scann_at_target_d16_3000"} <= set(figures)
+
+
+def test_a_run_made_before_the_index_key_reads_as_scann():
+  """run_identity.ADDED_KEYS: a config.json without retrieval.index is the default's run, not another's."""
+  from jddc import run_identity
+
+  current = {"retrieval": {"index": "scann", "distance": "squared_l2"}, "seed": 0}
+  before = {"retrieval": {"distance": "squared_l2"}, "seed": 0}
+  assert run_identity.differences(before, current) == []
+  faiss = {"retrieval": {"index": "faiss_hnsw", "distance": "squared_l2"}, "seed": 0}
+  assert run_identity.differences(before, faiss) == [("retrieval.index", "scann", "faiss_hnsw")]
+  assert run_identity.differences({"seed": 0}, {"seed": 0}) == []  # rows without the section gain nothing
