@@ -129,11 +129,16 @@ def decoding(size: str) -> ml_collections.ConfigDict:
 
   `beam_size` and `length_penalty` (alpha of ((5 + t) / 6) ** alpha) apply to method
   "beam"; `no_repeat_ngram` (0: off; 5 suits Chinese characters) and `min_new_tokens` to all.
+  `prompt_reserve` (GPT-2 rows): window tokens an evaluation prompt leaves free for the
+  generated target, so its context keeps at most `data.max_len` - 2 - prompt_reserve tokens;
+  by default `max_new_tokens`, so that a reply is generated at the positions training put
+  replies at (`jddc.data.pipeline.encode_dialogue` says why; 1 keeps the most context).
   """
   return ml_collections.ConfigDict({
       "method": "greedy", "top_k": 8, "top_p": 0.0, "temperature": 1.0,
       "max_new_tokens": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
       "beam_size": 4, "length_penalty": 0.6, "no_repeat_ngram": 0, "min_new_tokens": 0,
+      "prompt_reserve": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
   })
 
 
@@ -303,7 +308,7 @@ CONSTRAINTS = {
     "model.length_rule": OneOf(("reach", "fit")),  # jddc.extractive.LENGTH_RULES
     "model.max_edus": _NON_NEGATIVE,  # 0: whole training dialogues, length-bucketed (Deep Sequential)
     "decode.top_k": _NON_NEGATIVE, "decode.top_p": _PROBABILITY, "decode.temperature": _ABOVE_ZERO,
-    "decode.max_new_tokens": _POSITIVE, "decode.beam_size": _POSITIVE, "decode.length_penalty": _NON_NEGATIVE,
+    "decode.max_new_tokens": _POSITIVE, "decode.prompt_reserve": _POSITIVE, "decode.beam_size": _POSITIVE, "decode.length_penalty": _NON_NEGATIVE,
     "decode.no_repeat_ngram": _NON_NEGATIVE, "decode.min_new_tokens": _NON_NEGATIVE,
     "features.size": OneOf(SIZES), "features.dim": _POSITIVE,
     "retrieval.embedder": OneOf(("context_encoder", "bert")), "retrieval.distance": OneOf(RETRIEVAL_DISTANCES),
@@ -347,6 +352,9 @@ def _generation_fits_model(c) -> str | None:
     return (f"data.max_len {c.data.max_len} - 1 + decode.max_new_tokens {c.decode.max_new_tokens} exceeds "
             f"model.n_positions {n}: an evaluation prompt fills up to max_len - 1 tokens and generation appends "
             "max_new_tokens after it")
+  if TASKS[c.task].one_window and "decode" in c and c.decode.prompt_reserve > c.data.max_len - 3:
+    return (f"decode.prompt_reserve {c.decode.prompt_reserve} leaves no context in data.max_len {c.data.max_len}: "
+            "a prompt is [CLS], at least one context token and the target's opening token")
   return None
 
 

@@ -329,6 +329,8 @@ class DecodeOptions:
   #: the keys of a config's `decode` section (`configs/common.py:decoding`), each a field here
   CONFIG_KEYS: ClassVar[tuple[str, ...]] = ("method", "top_k", "top_p", "temperature", "max_new_tokens",
                                             "beam_size", "length_penalty", "no_repeat_ngram", "min_new_tokens")
+  #: keys of the `decode` section that shape the prompt, not the decoding (`jddc.data.pipeline`)
+  PROMPT_KEYS: ClassVar[tuple[str, ...]] = ("prompt_reserve",)
 
   def __post_init__(self):
     if self.method not in METHODS:
@@ -348,12 +350,12 @@ class DecodeOptions:
     tokenizer's ids: the one place that maps `config.decode` to decoding arguments.
 
     Args:
-      decode: `config.decode`; a key outside `CONFIG_KEYS` is an error naming it.
+      decode: `config.decode`; a key outside `CONFIG_KEYS` and `PROMPT_KEYS` is an error naming it.
       tokenizer: a `jddc.data.tokenizers.Tokenizer`.
       seq2seq: True for the encoder-decoder summarizers (start at `bos_id`, end at `eos_id`,
         never produce unk, pad or bos); False for GPT-2 (ends at `[SEP]`, never produces `[UNK]`).
     """
-    unknown = sorted(set(decode) - set(cls.CONFIG_KEYS))
+    unknown = sorted(set(decode) - set(cls.CONFIG_KEYS) - set(cls.PROMPT_KEYS))
     missing = sorted(set(cls.CONFIG_KEYS) - set(decode))
     if unknown or missing:
       raise ValueError(f"config.decode: unknown keys {unknown}, missing keys {missing}; "

@@ -1,5 +1,6 @@
-"""An evaluation prompt keeps its context: it fills the window as the longest training example
-does, instead of reserving room for a whole `max_response_len` target (issue 13's prompt bug)."""
+"""An evaluation prompt's context: with `decode.prompt_reserve` 1 (the REWRITE rows) it fills the
+window as the longest training example does (issue 13's prompt bug); the response rows reserve
+`max_new_tokens`, so that replies are generated where training put them."""
 
 import pytest
 
@@ -25,9 +26,10 @@ def tok():
   return build_word_tokenizer([" ".join(WORDS)], vocab_size=len(WORDS))
 
 
-def _config(max_len=64, max_response_len=32):
+def _config(max_len=64, max_response_len=32, prompt_reserve=1):
   return pipeline.PipelineConfig(max_len=max_len, max_response_len=max_response_len, max_images=4, image_size=0,
-                                 dialogue_fields=("context_", "query_"), target_field="rewrite", target_marker="bos")
+                                 dialogue_fields=("context_", "query_"), target_field="rewrite", target_marker="bos",
+                                 prompt_reserve=prompt_reserve)
 
 
 def test_a_long_context_keeps_what_the_training_window_gives_it(tok):
@@ -66,4 +68,30 @@ def test_every_generation_config_fits_a_full_prompt_and_its_new_tokens():
     config.decode.max_new_tokens = 200
   with pytest.raises(configuration.ConfigError, match="data.max_len 64 - 1 \\+ decode.max_new_tokens 200 exceeds "
                                                       "model.n_positions 256"):
+    configuration.validate(config, common.reference(config))
+
+
+def test_a_reserve_leaves_the_window_room_for_the_generated_reply(tok):
+  config = _config(prompt_reserve=32)
+  example = _rewrite_example(100, "w0 w190 w191 w192 w193")
+  prompt, first, _ = pipeline.encode_dialogue(example, tok, config, with_response=False)
+  assert len(prompt) == config.max_len - 32 == first and prompt[-1] == tok.bos_id
+  assert len(prompt) + 32 == config.max_len  # every generated token at a position training used
+  full, _, _ = pipeline.encode_dialogue(example, tok, _config(), with_response=False)
+  assert prompt[1:-1] == full[1:-1][-(config.max_len - 34):]  # the same context, cut further from the left
+  with pytest.raises(ValueError, match="prompt_reserve 0"):
+    pipeline.encode_dialogue(example, tok, _config(prompt_reserve=0), with_response=False)
+
+
+def test_the_response_rows_reserve_their_new_tokens_and_the_rewrite_rows_keep_context():
+  for size in ("tiny", "small", "base"):
+    for row in ("response_text", "response_mm", "rewrite_gen_text", "rewrite_gen_mm"):
+      config = configuration.load_config(f"configs/{row}.py:{size}")
+      assert config.decode.prompt_reserve == config.decode.max_new_tokens, (row, size)
+    for row in ("rewrite_gen_restoration", "rewrite_copy_restoration"):
+      assert configuration.load_config(f"configs/{row}.py:{size}").decode.prompt_reserve == 1
+  config = configuration.load_config("configs/response_text.py:small")
+  with config.unlocked():
+    config.decode.prompt_reserve = config.data.max_len - 2
+  with pytest.raises(configuration.ConfigError, match="decode.prompt_reserve 126 leaves no context"):
     configuration.validate(config, common.reference(config))

@@ -100,13 +100,13 @@ class _Tok:
 
 def test_decode_options_from_config_maps_every_decode_key():
   decode = common.decoding("tiny")
-  assert set(decode) == set(decoding.DecodeOptions.CONFIG_KEYS)  # the schema's keys are the ones mapped
+  assert set(decode) == set(decoding.DecodeOptions.CONFIG_KEYS) | set(decoding.DecodeOptions.PROMPT_KEYS)  # mapped, or the prompt's
   fields = {f.name for f in decoding.dataclasses.fields(decoding.DecodeOptions)}
   assert set(decoding.DecodeOptions.CONFIG_KEYS) <= fields
   # every key to a value unlike its default and unlike the others': each must land in its own field
   values = {"method": "beam", "top_k": 7, "top_p": 0.35, "temperature": 1.7, "max_new_tokens": 13,
             "beam_size": 6, "length_penalty": 0.85, "no_repeat_ngram": 3, "min_new_tokens": 2}
-  assert set(values) == set(decode)
+  assert set(values) == set(decode) - {"prompt_reserve"}
   with decode.unlocked():
     decode.update(values)
   options = decoding.DecodeOptions.from_config(decode, _Tok(), seq2seq=True)

@@ -80,6 +80,23 @@ def test_the_tiny_corpus_has_right_measure_words(tiny_release, kind):
   assert found == [], "\n".join(found[:20])
 
 
+@pytest.mark.parametrize("text,word", [("您物流物流异常的事", "物流"), ("看到您的您的订单还在配送中", "您的"),
+                                       ("我等着用我等着用。说实话有点急", "我等着用")])
+def test_a_word_said_twice_is_caught(text, word):
+  (error,) = checks.repeated_word_errors(text)
+  assert f"says {word} twice" in error
+
+
+def test_the_item_had_twice_and_reduplications(tiny_release):
+  assert "how the item was had twice" in checks.repeated_word_errors("我买的购买的绿色外套开线，能退换吗？")[0]
+  assert checks.repeated_word_errors("好的好的  可以尽快处理? 可以可以") == []
+
+
+def test_the_tiny_corpus_says_no_word_twice(tiny_release):
+  found = checks.repeated_words(tiny_release)
+  assert found == [], "\n".join(found[:20])
+
+
 # ---------------------------------------------------------------------------
 # Fact consistency
 # ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ BLEU, ROUGE-L and Distinct (`jddc.metrics.response_metrics`), write predictions.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Optional
 
@@ -96,7 +97,7 @@ class ResponseTask(base.Task):
 
   def _prompts(self, examples: list[dict]) -> dict[str, np.ndarray]:
     """Right-padded prompts int32[B, P] ending with [AGENT], their lengths, and image inputs."""
-    config = self.pipeline_config()
+    config = dataclasses.replace(self.pipeline_config(), prompt_reserve=self.config.decode.prompt_reserve)
     encoded = [pipeline.encode_dialogue(ex, self.tokenizer, config, with_response=False) for ex in examples]
     length = max(len(tokens) for tokens, _, _ in encoded)
     tokens = np.full((len(examples), length), self.tokenizer.pad_id, np.int32)

@@ -5,6 +5,8 @@ violations (where, the text, what is wrong); an empty list means the corpus pass
 
 - `measure_words`: the measure word (量词) before a product name is the product's, and has a
   determiner before it (一台, 这台; not 您收到的台).
+- `repeated_words`: no word said twice in a row (物流物流异常, 您的您的订单, 我买的购买的), but
+  the reduplications people type (好的好的, 可以可以).
 - `fact_consistency`: within a session the images, the texts and the SKU agree on which
   product the session is about and on the colour of the customer's own item.
 """
@@ -115,6 +117,33 @@ def measure_words(release: Union[str, schema.Release]) -> list[str]:
   out = []
   for where, text in _texts(_as_release(release)):
     out += [f"{where}: {text!r}: {error}" for error in measure_word_errors(text)]
+  return out
+
+
+# ---------------------------------------------------------------------------
+# Repeated words
+# ---------------------------------------------------------------------------
+
+#: what customers and agents do say twice in a row
+REDUPLICATIONS = frozenset({"好的", "好吧", "可以", "抱歉", "在的", "不对", "谢谢", "是的", "对的", "嗯嗯", "哈哈", "麻烦",
+                            "快点", "看看"})
+_REPEATED = re.compile(r"([\u4e00-\u9fff]{2,8})\1")
+# the same verb of having an item twice: 我买的购买的, 我收到的收到的, 我买的收到的
+_DOUBLE_HAVING = re.compile("(?:买的|收到的)(?:购买的|收到的|买的)")
+
+
+def repeated_word_errors(text: str) -> list[str]:
+  """The words said twice in a row in one text (not `REDUPLICATIONS`), each as a message."""
+  errors = [f"「{m.group(0)}」 says {m.group(1)} twice" for m in _REPEATED.finditer(text)
+            if m.group(1) not in REDUPLICATIONS]
+  return errors + [f"「{m.group(0)}」 says how the item was had twice" for m in _DOUBLE_HAVING.finditer(text)]
+
+
+def repeated_words(release: Union[str, schema.Release]) -> list[str]:
+  """Violations: a word or phrase repeated at once (物流物流异常) in a message, summary or rewrite."""
+  out = []
+  for where, text in _texts(_as_release(release)):
+    out += [f"{where}: {text!r}: {error}" for error in repeated_word_errors(text)]
   return out
 
 

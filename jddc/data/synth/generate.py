@@ -29,7 +29,7 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 IMAGE_SIZE = 256
 META_FILE = "synth_meta.jsonl"
 INFO_FILE = "corpus_info.json"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3  # 3: 2 with no word said twice (物流物流异常, 我买的购买的) and commas between EDUs
 
 
 @dataclasses.dataclass

@@ -374,7 +374,7 @@ def after_sales(s: Script, category: str, sku: Sku, degraded: bool) -> Outcome:
   elif s.chance(0.4):
     last = ask_order_number(s, last)
   offer, promised, uses = _solution(s, category)
-  sol_parts = [((s.x("{看到您的|看了下，|核实了，}") + status_text if second else "") + offer, last,
+  sol_parts = [((s.x("{看到|看了下，|核实了，}") + status_text if second else "") + offer, last,
                 "solution" if category == "photo_malfunction" else "suggestion", uses)]
   if s.chance(0.5):
     sol_parts.append((s.x(s.pick(_EXPLANATIONS)), -1, "elaboration"))
@@ -414,7 +414,12 @@ def after_sales(s: Script, category: str, sku: Sku, degraded: bool) -> Outcome:
                         "{顾客|用户}{发图|拍照}{反映|说}<problem>，客服<status_plain>{同意|答应}<promised>{，并致歉|}。")),
                 problem=problem, status=status, status_plain=status.lstrip("，"), promised=promised)
   summary.uses |= problem.uses | status.uses
-  rewrite = s.x("{我买的|我收到的}<problem>，{怎么处理|这是怎么回事|怎么办|能退换吗}？", problem=problem)
+  # the rewrite opens with its own 我买的/我收到的: the problem without the summary's 收到的/购买的
+  rewrite_problem = problem.removeprefix("收到的").removeprefix("购买的")
+  if category == "photo_installation":
+    rewrite_problem = f"{s.word('p1.product')}的{s.word('p1.part')}不会安装"
+  rewrite = s.x("{我买的|我收到的}<problem>，{怎么处理|这是怎么回事|怎么办|能退换吗}？",
+                problem=rewrite_problem)
   can = not degraded and kind != "intentless"
   return Outcome(summary, query_messages, can, rewrite if can else "", kind, frozenset(summary.uses))
 

@@ -184,4 +184,6 @@ _TOPIC = {
 
 
 def _topic(category: str, word: str) -> str:
-  return _TOPIC[category].format(word)
+  """The topic phrase of a screen's fact word: 物流{} + 已揽收 -> 物流已揽收, + 物流异常 -> 物流异常."""
+  before, _, after = _TOPIC[category].partition("{}")
+  return (word if before and word.startswith(before) else before + word) + after

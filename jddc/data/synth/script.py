@@ -24,6 +24,7 @@ ENDINGS = ("", "。", "！", "～", "?", "??", "。。。")
 # Common slips of Chinese typing (homophones picked by the input method).
 AGENT_TAILS = ("{请您|您}放心<p>", "感谢{您|<you>}的{耐心等待|理解}", "有{任何|什么}问题{随时|可以}联系{我|我们}<p>",
                "给您带来{不便|麻烦}{敬请谅解|还请见谅}", "我们会尽快{处理|跟进}的<p>")
+_MARKS = "，。！？?!～~ 、"  # what may end an EDU before the next one in the same message
 TYPOS = {"的": "得", "在": "再", "吗": "嘛", "已经": "以经", "收到": "收倒", "怎么": "咋么", "那": "哪", "做": "作"}
 
 
@@ -158,7 +159,9 @@ class Script:
       ids.append(self._add_edu(ScriptEdu(is_agent, text, None, parent, relation, uses)))
     if is_agent and not self.edus[ids[0]].text.startswith(AGENT_OPENERS) and self.chance(0.25):
       self.edus[ids[0]].text = self.x("{<dear_>|嗯嗯，|好的<dear>，|<dear_>这边}") + self.edus[ids[0]].text
-    text = "".join(self.edus[i].text for i in ids)
+    text = self.edus[ids[0]].text
+    for i in ids[1:]:  # EDUs of one message: a comma where one ends without a mark (联系我们，我们会)
+      text += ("" if text[-1] in _MARKS else "，") + self.edus[i].text
     all_ids = ids
     if merge and self.messages and self.message_texts[-1] is not None and \
         self.edus[self.messages[-1][0]].is_agent == is_agent and self.chance(P_JOIN):
@@ -166,7 +169,7 @@ class Script:
       before = self.message_texts.pop()
       if is_agent:
         self.reply_meta.pop()
-      joiner = "" if before[-1] in "，。！？?!～~ " else self.pick(("，", " ", "。") if is_agent else (" ", "  ", "，", "。"))
+      joiner = "" if before[-1] in _MARKS else self.pick(("，", " ", "。") if is_agent else (" ", "  ", "，", "。"))
       text = before + joiner + text
     if is_agent:
       self._record_reply(all_ids, text)
@@ -224,6 +227,8 @@ class Script:
         pattern = self.pick(fresh)
         self.rambled.add(pattern)
         extra = self.x(pattern)
+        if any(extra[i:i + 3] in text for i in range(len(extra) - 2)):
+          continue  # it would say again what the message says (我等着用，我等着用)
         text = (extra + self.pick(("，", "，", " ", "  ", "。"))) + text if self.chance(0.4) else \
             text + self.pick(("，", " ", "  ", "。")) + extra
     if self.chance(self.customer["typo"]):
