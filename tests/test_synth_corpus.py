@@ -185,7 +185,8 @@ def test_an_agent_naming_another_colour_of_the_item_is_caught(corpus_copy):
 # Language figures (jddc.data.stats)
 # ---------------------------------------------------------------------------
 
-LANGUAGE_KEYS = {"agent_messages", "agent_distinct_pct", "test_agent_seen_in_train_pct", "customer_messages",
+LANGUAGE_KEYS = {"agent_messages", "agent_distinct_pct", "test_agent_seen_in_train_pct",
+                 "test_agent_4grams_seen_in_train_pct", "customer_messages",
                  "customer_distinct_pct", "mean_agent_message_chars", "mean_customer_message_chars",
                  "edus_per_annotated_dialogue", "mean_summary_chars"}
 
@@ -196,7 +197,8 @@ def test_language_figures_of_the_tiny_corpus(tiny_release):
   r = release.read_release(tiny_release, check_images=False)
   agent = [m for s in r.sessions.values() for m in s.messages if m.is_agent]
   assert language["agent_messages"] == len(agent) > 0
-  for key in ("agent_distinct_pct", "test_agent_seen_in_train_pct", "customer_distinct_pct"):
+  for key in ("agent_distinct_pct", "test_agent_seen_in_train_pct", "test_agent_4grams_seen_in_train_pct",
+              "customer_distinct_pct"):
     assert 0 <= language[key] <= 100, key
   assert language["agent_distinct_pct"] > 0 and language["customer_distinct_pct"] > 0
   for key in ("mean_agent_message_chars", "mean_customer_message_chars", "edus_per_annotated_dialogue",
@@ -209,15 +211,16 @@ def test_language_figures_of_a_hand_made_release():
       _session("t1", "train", "你好", "您好", None, "好的"),
       _session("t2", "train", "在吗", "您好"),
       _session("x1", "test", "你好", "您好", "嗯", "请稍等", "嗯", "谢谢您"),  # 您好 seen in train; 谢谢您 only in valid
+      _session("x2", "test", "你好", "好的好吗"),  # its 4-gram 好的好吗 is in no train message
       _session("v1", "valid", "好", "谢谢您"),
   ]
   discourse = [schema.DiscourseAnnotation("t1", tuple(schema.Edu(m, text="x") for m in (0, 1, 3)), ())]
   figures = stats.language_figures(_release(sessions, discourse, [schema.SummaryAnnotation("t1", "顾客咨询")]))
   assert figures == {
-      "agent_messages": 7, "agent_distinct_pct": round(100 * 4 / 7, 2),
-      "test_agent_seen_in_train_pct": round(100 / 3, 2),
-      "customer_messages": 6, "customer_distinct_pct": round(100 * 4 / 6, 2),
-      "mean_agent_message_chars": round(17 / 7, 2), "mean_customer_message_chars": 1.5,
+      "agent_messages": 8, "agent_distinct_pct": round(100 * 5 / 8, 2),
+      "test_agent_seen_in_train_pct": 25.0, "test_agent_4grams_seen_in_train_pct": 0.0,
+      "customer_messages": 7, "customer_distinct_pct": round(100 * 4 / 7, 2),
+      "mean_agent_message_chars": round(21 / 8, 2), "mean_customer_message_chars": round(11 / 7, 2),
       "edus_per_annotated_dialogue": 3.0, "mean_summary_chars": 4.0}
 
 
@@ -240,6 +243,7 @@ def test_language_figures_of_the_real_sample():
   language = _real_language()
   assert 80 <= language["agent_distinct_pct"] <= 82
   assert language["test_agent_seen_in_train_pct"] == pytest.approx(20, abs=1)
+  assert language["test_agent_4grams_seen_in_train_pct"] == pytest.approx(65.4, abs=1)
   assert language["mean_agent_message_chars"] == pytest.approx(28.0, abs=1)
   assert language["mean_customer_message_chars"] == pytest.approx(14.8, abs=1)
 

@@ -157,12 +157,18 @@ def _test_of_one_split(session_id: str) -> bool:
   return int(hashlib.md5(session_id.encode()).hexdigest(), 16) % CARVED_TEST_MOD == 0
 
 
+NGRAM = 4  # `test_agent_4grams_seen_in_train_pct`
+
+
 def language_figures(release: schema.Release) -> dict:
   """How varied the text is: what makes a generated corpus rank models as real data does.
 
   `agent_distinct_pct`: distinct agent text messages over all of them (exact string match);
   `test_agent_seen_in_train_pct`: test agent messages whose exact text is an agent message of
   train (for a release with one split, a carved tenth stands in for test: CARVED_TEST_MOD);
+  `test_agent_4grams_seen_in_train_pct`: of the character 4-grams of those test messages (each
+  occurrence), the share that occur in a train agent message: how much of a reply is phrases
+  seen before, which whole-message distinctness does not show (what retrieval lives on);
   the same distinctness for customer messages, mean characters per text message, EDUs per
   discourse-annotated dialogue and characters per summary.
   """
@@ -175,11 +181,15 @@ def language_figures(release: schema.Release) -> dict:
   train_agent = {m.text for s in sessions if is_train(s) for m in s.messages if m.is_agent and not m.is_image}
   test_agent = [m.text for s in sessions if is_test(s) for m in s.messages if m.is_agent and not m.is_image]
   pct = lambda a, b: round(100 * a / b, 2) if b else 0.0
+  grams = lambda t: (t[i:i + NGRAM] for i in range(len(t) - NGRAM + 1))
+  train_grams = {g for t in train_agent for g in grams(t)}
+  test_grams = [g for t in test_agent for g in grams(t)]
   mean = lambda xs: round(sum(xs) / len(xs), 2) if xs else 0.0
   return {
       "agent_messages": len(agent),
       "agent_distinct_pct": pct(len(set(agent)), len(agent)),
       "test_agent_seen_in_train_pct": pct(sum(t in train_agent for t in test_agent), len(test_agent)),
+      "test_agent_4grams_seen_in_train_pct": pct(sum(g in train_grams for g in test_grams), len(test_grams)),
       "customer_messages": len(customer),
       "customer_distinct_pct": pct(len(set(customer)), len(customer)),
       "mean_agent_message_chars": mean([len(t) for t in agent]),
