@@ -134,11 +134,11 @@ def decoding(size: str) -> ml_collections.ConfigDict:
   by default `max_new_tokens`, so that a reply is generated at the positions training put
   replies at (`jddc.data.pipeline.encode_dialogue` says why; 1 keeps the most context).
   """
+  new_tokens = {"tiny": 16, "small": 40, "base": 64}[check_size(size)]
   return ml_collections.ConfigDict({
-      "method": "greedy", "top_k": 8, "top_p": 0.0, "temperature": 1.0,
-      "max_new_tokens": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
+      "method": "greedy", "top_k": 8, "top_p": 0.0, "temperature": 1.0, "max_new_tokens": new_tokens,
       "beam_size": 4, "length_penalty": 0.6, "no_repeat_ngram": 0, "min_new_tokens": 0,
-      "prompt_reserve": {"tiny": 16, "small": 40, "base": 64}[check_size(size)],
+      "prompt_reserve": new_tokens,
   })
 
 

@@ -42,7 +42,6 @@ import concurrent.futures
 import csv
 import glob
 import io
-import json
 import math
 import os
 import subprocess
@@ -133,9 +132,7 @@ def stale_runs(out: str, runs: Sequence[tuple[pt.Row, int]], preset: str, overri
     current = run_identity.as_json(row_config(row, preset, seed, overrides))
     diffs = run_identity.differences(trained, current, run_identity.RUNTIME_KEYS)
     if diffs:
-      keys = "; ".join(f"{k} {json.dumps(a, ensure_ascii=False)} (trained) vs {json.dumps(b, ensure_ascii=False)} (now)"
-                       for k, a, b in diffs)
-      lines.append(f"{workdir}: {keys}")
+      lines.append(f"{workdir}: {run_identity.describe(diffs)}")
   return lines
 
 

@@ -85,8 +85,13 @@ def _format(value: Any) -> str:
   return value if value == _ABSENT else json.dumps(value, ensure_ascii=False)
 
 
+def describe(diffs: list[tuple[str, Any, Any]]) -> str:
+  """`differences` as "key old (trained) vs new (now); ..."."""
+  return "; ".join(f"{key} {_format(old)} (trained) vs {_format(new)} (now)" for key, old, new in diffs)
+
+
 def mismatch_message(workdir: str, diffs: list[tuple[str, Any, Any]], mode: str) -> str:
-  keys = "; ".join(f"{key} {_format(old)} (trained) vs {_format(new)} (now)" for key, old, new in diffs)
+  keys = describe(diffs)
   may = RUNTIME_KEYS + (EVAL_KEYS if mode != "train" else ())
   return (f"{os.path.join(workdir, CONFIG_FILE)}: this run folder was trained with a different config: {keys}. "
           f"A run folder holds one run: use another --workdir for the new config, or delete {workdir} to start "
