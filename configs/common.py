@@ -62,6 +62,9 @@ def base_config(task: str, size: str) -> ml_collections.ConfigDict:
   # multimodal row's feature extractor (`jddc.features.extractor_config`); text rows read none
   c.data.image_size = {"tiny": 32, "small": 64, "base": 224}[size]
   c.data.worker_count = 0
+  # GPT-2 rows: token ids of the session's product knowledge (its SKUs' triples) put before the
+  # dialogue, whole triples only (`jddc.data.knowledge`); 0: none, the paper's input
+  c.data.knowledge_budget = 0
   c.data.corpus = "jddc"  # "jddc" (the release above) or a public corpus of jddc.data.corpora.READERS
   c.data.corpus_path = ""  # that corpus's folder (its TFDS manual directory), e.g. ../shared/data/csds
 
@@ -284,7 +287,7 @@ CONSTRAINTS = {
     "data.corpus_size": OneOf(CORPUS_SIZES), "data.corpus_seed": _NON_NEGATIVE,
     "data.on_error": OneOf(ON_ERROR_CHOICES), "data.corpus": OneOf(("jddc",) + tuple(sorted(corpora.READERS))),
     "data.vocab_size": _POSITIVE, "data.max_len": _POSITIVE, "data.max_response_len": _POSITIVE,
-    "data.max_images": _NON_NEGATIVE, "data.image_size": _POSITIVE, "data.worker_count": _NON_NEGATIVE,
+    "data.max_images": _NON_NEGATIVE, "data.knowledge_budget": _NON_NEGATIVE, "data.image_size": _POSITIVE, "data.worker_count": _NON_NEGATIVE,
     "optim.lr": _ABOVE_ZERO, "optim.warmup_steps": _NON_NEGATIVE, "optim.end_lr_fraction": _PROBABILITY,
     "optim.b1": Range(0.0, 1.0, hi_open=True), "optim.b2": Range(0.0, 1.0, hi_open=True), "optim.eps": _ABOVE_ZERO,
     "optim.weight_decay": _NON_NEGATIVE, "optim.clip": _NON_NEGATIVE,  # clip 0: off
@@ -333,9 +336,12 @@ def _largest_divisor(n: int, at_most: int) -> int:
 
 def _response_fits_window(c) -> str | None:
   d = c.data
-  if TASKS[c.task].one_window and d.max_len <= d.max_response_len:
-    return (f"data.max_len {d.max_len} must be greater than data.max_response_len {d.max_response_len}: "
-            f"task {c.task!r} reads context and response in one window of data.max_len tokens")
+  if TASKS[c.task].one_window and d.max_len <= d.max_response_len + d.knowledge_budget:
+    return (f"data.max_len {d.max_len} must be greater than data.max_response_len {d.max_response_len}"
+            f" + data.knowledge_budget {d.knowledge_budget}: task {c.task!r} reads knowledge, context and "
+            "response in one window of data.max_len tokens")
+  if d.knowledge_budget and not TASKS[c.task].one_window:
+    return f"data.knowledge_budget {d.knowledge_budget}: only the GPT-2 rows (response, rewrite_gen) read knowledge"
   return None
 
 
@@ -352,9 +358,12 @@ def _generation_fits_model(c) -> str | None:
     return (f"data.max_len {c.data.max_len} - 1 + decode.max_new_tokens {c.decode.max_new_tokens} exceeds "
             f"model.n_positions {n}: an evaluation prompt fills up to max_len - 1 tokens and generation appends "
             "max_new_tokens after it")
-  if TASKS[c.task].one_window and "decode" in c and c.decode.prompt_reserve > c.data.max_len - 3:
-    return (f"decode.prompt_reserve {c.decode.prompt_reserve} leaves no context in data.max_len {c.data.max_len}: "
-            "a prompt is [CLS], at least one context token and the target's opening token")
+  knowledge = c.data.knowledge_budget + (1 if c.data.knowledge_budget else 0)  # and its [SEP]
+  if TASKS[c.task].one_window and "decode" in c and c.decode.prompt_reserve + knowledge > c.data.max_len - 3:
+    with_knowledge = f" (with data.knowledge_budget {c.data.knowledge_budget})" if knowledge else ""
+    return (f"decode.prompt_reserve {c.decode.prompt_reserve}{with_knowledge} leaves no context in data.max_len "
+            f"{c.data.max_len}: a prompt is [CLS], {'the knowledge, ' if knowledge else ''}at least one context "
+            "token and the target's opening token")
   return None
 
 

@@ -28,6 +28,7 @@ ones added to the schema later, must match:
                 having that value (so a new option does not orphan every earlier run folder).
                 A key belongs here only when its default changes nothing for earlier runs.
     retrieval.index        "scann" (before it, every retrieval run used ScaNN)
+    data.knowledge_budget  0 (before it, no row read the product knowledge)
 
 A key names a section (`mesh`, `decode`) or one field (`eval.split`). Values that differ
 only in allowed keys are not written into `config.json`: it stays the training's config.
@@ -46,7 +47,7 @@ from jddc import checkpointing, fsutil
 CONFIG_FILE = "config.json"
 RUNTIME_KEYS = ("data.cache_dir", "train.log_every", "train.keep_checkpoints", "eval.split", "mesh")
 EVAL_KEYS = ("eval.max_examples", "eval.batch_size", "decode")
-ADDED_KEYS = {"retrieval.index": "scann"}
+ADDED_KEYS = {"retrieval.index": "scann", "data.knowledge_budget": 0}
 _ABSENT = "(absent)"
 
 

@@ -18,7 +18,8 @@ REPO = configuration.REPO_ROOT
 CONFIGS = sorted(p for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py"))
 RUN_CONFIGS = ("response_text", "response_mm", "image_category", "response_retrieval_text", "response_retrieval_mm",
-               "summary_text", "summary_mm", "rewrite_gen_text", "rewrite_gen_mm", "rewrite_cls_text", "rewrite_cls_mm")
+               "summary_text", "summary_mm", "rewrite_gen_text", "rewrite_gen_mm", "rewrite_cls_text", "rewrite_cls_mm",
+               "response_kb_text", "response_kb_mm")
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_tiny_run_end_to_end(name, data_cache, copy_tiny_features, tmp_path):
   # the corpus of generator v2 is varied like real replies: a tiny response run's loss falls
   # by about 18% in its few steps (v1's templated replies: more than 20%)
   assert len(losses) >= 3 and losses[-1] < 0.85 * losses[0]
-  numbers = {k: v for k, v in results.items() if k not in ("best_step", "examples", "split")}
+  numbers = {k: v for k, v in results.items() if k not in ("best_step", "examples", "split", "knowledge_examples")}
   assert numbers and all(0.0 <= v <= 100.0 for v in numbers.values())
   assert results["best_step"] in (config.train.eval_every, config.train.steps)
   predictions = tmp_path / f"predictions_{config.eval.split}.jsonl"
@@ -105,6 +106,7 @@ def test_tiny_run_end_to_end(name, data_cache, copy_tiny_features, tmp_path):
   assert len(rows) == results["examples"]
   if config.task == "response":
     assert set(rows[0]) >= {"context", "images", "reference", "prediction"}
+    assert {"knowledge_bleu", "attribute_accuracy"} <= set(results)
     assert any(r["prediction"] for r in rows)
     assert not any("[SEP]" in r["prediction"] for r in rows)  # the end-of-response token is not text
   if config.task == "rewrite_gen":  # Table 7: only the rewritable queries, each with its query and images

@@ -97,6 +97,12 @@ BAD_VALUES = [
     ("response_text", {"task": "rewrite_cls"}, "model.name: task 'rewrite_cls' runs model 'bert' or 'transresnet', "
                                                "not 'gpt2'"),
     ("response_text", {"size": "huge"}, "unknown size 'huge'"),
+    ("discourse_text", {"data.knowledge_budget": 32}, "only the GPT-2 rows (response, rewrite_gen) read knowledge"),
+    ("response_text", {"data.knowledge_budget": 100}, "data.max_len 96 must be greater than data.max_response_len 24"
+                                                     " + data.knowledge_budget 100"),
+    ("response_text", {"data.knowledge_budget": 30, "decode.prompt_reserve": 70},
+     "decode.prompt_reserve 70 (with data.knowledge_budget 30) leaves no context in data.max_len 96"),
+    ("response_text", {"data.knowledge_budget": -1}, "data.knowledge_budget: -1 is out of range"),
 ]
 
 

@@ -13,7 +13,8 @@ with `grain.checkpoint.CheckpointSave` / `CheckpointRestore`.
 
 Response features (one example, before batching; L = `max_len`, I = `max_images`,
 S = `image_size`):
-  tokens      int32[L]   [CLS] {[USER]|[AGENT]} text-or-[IMG] [SEP] ... [AGENT] response [SEP], padded
+  tokens      int32[L]   [CLS] [knowledge [SEP]] {[USER]|[AGENT]} text-or-[IMG] [SEP] ... [AGENT] response [SEP],
+                         padded (knowledge: `PipelineConfig.knowledge_budget` > 0, `jddc.data.knowledge`)
   loss_mask   int32[L]   1 where the token is a target (the response and its [SEP])
   image_positions int32[I]  index in `tokens` of each [IMG] kept, -1 for padding
   images      uint8[I, S, S, 3]  the images at those positions (absent when S == 0)
@@ -35,6 +36,7 @@ import numpy as np
 
 from jddc.data import examples as examples_lib
 from jddc.data import images as images_lib
+from jddc.data import knowledge as knowledge_lib
 from jddc.data import release as release_lib
 from jddc.data.tokenizers import Tokenizer
 
@@ -63,6 +65,9 @@ class PipelineConfig:
   # Tokens an evaluation prompt leaves free in the window for the generated target besides its
   # opening token (`encode_dialogue(with_response=False)`); the configs' `decode.prompt_reserve`.
   prompt_reserve: int = 1
+  # Token ids of the session's product knowledge placed after [CLS], closed by [SEP]
+  # (`knowledge.linearise`; 0: none). The context's budget shrinks by as much.
+  knowledge_budget: int = 0
 
 
 def as_text(value) -> str:
@@ -121,15 +126,17 @@ def encode_dialogue(example: dict, tok: Tokenizer, config: PipelineConfig,
     else:
       context.extend(tok.encode(as_text(text)))
     context.append(tok.sep_id)
-  budget = config.max_len - 1 - len(response) - (0 if with_response else config.prompt_reserve)
+  knowledge = knowledge_lib.linearise(example.get("knowledge", ()), tok, config.knowledge_budget)
+  knowledge += [tok.sep_id] if knowledge else []
+  budget = config.max_len - 1 - len(knowledge) - len(response) - (0 if with_response else config.prompt_reserve)
   if not with_response and config.prompt_reserve < 1:
     raise ValueError(f"prompt_reserve {config.prompt_reserve}: a prompt must leave at least the first generated token")
   if budget < 0:
     raise ValueError(f"max_len {config.max_len} leaves no room for a response of {config.max_response_len} tokens"
                      if with_response else f"max_len {config.max_len} leaves no room for a prompt")
   cut = max(0, len(context) - budget)
-  tokens = [tok.cls_id] + context[cut:] + response
-  kept = [(1 + offset - cut, name) for offset, name in image_at if offset >= cut]
+  tokens = [tok.cls_id] + knowledge + context[cut:] + response
+  kept = [(1 + len(knowledge) + offset - cut, name) for offset, name in image_at if offset >= cut]
   kept = kept[len(kept) - config.max_images:] if config.max_images else []
   return tokens, len(tokens) - len(response) + 1, kept
 

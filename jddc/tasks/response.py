@@ -19,6 +19,7 @@ from flax import nnx
 
 from jddc import decoding, evaluation, metrics as metrics_lib, predict_inputs, sharding
 from jddc.data import examples as examples_lib
+from jddc.data import knowledge as knowledge_lib
 from jddc.data import pipeline, tokenizers
 from jddc.models import gpt2
 from jddc.tasks import base
@@ -57,7 +58,7 @@ class ResponseTask(base.Task):
     return pipeline.PipelineConfig(max_len=d.max_len, max_response_len=d.max_response_len, max_images=d.max_images,
                                    image_size=0, seed=self.config.seed, worker_count=d.worker_count,
                                    dialogue_fields=self.dialogue_fields, target_field=self.target_field,
-                                   target_marker=self.target_marker, **kw)
+                                   target_marker=self.target_marker, knowledge_budget=d.knowledge_budget, **kw)
 
   def select_sources(self, sources: dict) -> dict:
     """The examples the row trains and evaluates on (all of them here)."""
@@ -136,7 +137,13 @@ class ResponseTask(base.Task):
     return scores
 
   def score(self, hyps: list[str], refs: list[str], examples: list[dict]) -> dict[str, float]:
-    return metrics_lib.response_metrics(hyps, refs)
+    """The response figures, and on the replies that state a product attribute of the session's
+    knowledge: their BLEU and attribute accuracy (`jddc.data.knowledge.attribute_figures`)."""
+    scores = metrics_lib.response_metrics(hyps, refs)
+    if examples and "knowledge" in examples[0]:
+      scores.update(knowledge_lib.attribute_figures(hyps, refs, [ex["knowledge"] for ex in examples],
+                                                    lambda h, r: metrics_lib.response_metrics(h, r)["bleu"]))
+    return scores
 
   def prediction_inputs(self, example: dict) -> dict:
     """The inputs written beside each prediction: ids and the dialogue, images as `<image NAME>`."""
